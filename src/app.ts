@@ -1,0 +1,166 @@
+import 'reflect-metadata';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import compression from 'compression';
+import express from 'express';
+import { GraphQLError } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { useSocketAuth } from './bridge/auth';
+import { startBridge, type Bridge } from './bridge/bridge';
+import { commands } from './bridge/commands';
+import { createSocketServer, handleConnections, type ShopIo } from './bridge/socket-server';
+import type { AppConfig } from './config';
+import { toClientError } from './errors';
+import type { EventHub } from './events/hub';
+import { graphiqlPage, graphiqlRouter } from './http/graphiql';
+import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
+import type { Logger } from './logger';
+import { buildShopSchema } from './schema/build-schema';
+import type { GqlContext } from './schema/context';
+import { makeFormatError } from './schema/format-error';
+import { limitsRule } from './schema/limits';
+import { createServices, type Services } from './services';
+
+export interface AppDeps {
+  config: AppConfig;
+  orm: MikroORM;
+  hub: EventHub;
+  logger: Logger;
+  /** For readiness: the Redis connection the hub publishes on, when there is one. */
+  redis?: Redis;
+}
+
+export interface App {
+  httpServer: http.Server;
+  io: ShopIo;
+  services: Services;
+  bridge: Bridge;
+  listen(port?: number, host?: string): Promise<number>;
+  url(): string;
+  close(): Promise<void>;
+}
+
+/** Wires one instance: HTTP + GraphQL + graphql-ws + Socket.IO + bridge. No globals. */
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config, orm, hub, logger } = deps;
+  const services = createServices(deps);
+  const schema = await buildShopSchema();
+  const formatError = makeFormatError(logger);
+  const app = express();
+  const httpServer = http.createServer(app);
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.use((req, res, next) => {
+    const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
+    res.setHeader('X-Request-Id', id);
+    (req as express.Request & { id: string }).id = id;
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    try {
+      await orm.em.fork().execute('select 1');
+      checks.database = 'ok';
+    } catch {
+      checks.database = 'unreachable';
+    }
+    if (deps.redis) {
+      try {
+        await Promise.race([deps.redis.ping(), new Promise((_r, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]);
+        checks.redis = 'ok';
+      } catch {
+        checks.redis = 'unreachable';
+      }
+    }
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
+  });
+
+  const io = createSocketServer(httpServer, config);
+  const ws = attachGraphqlWs(httpServer, {
+    schema, services, config, logger,
+    formatError: (e: GraphQLError) => formatError(e.toJSON(), e),
+  });
+
+  const apollo = new ApolloServer<GqlContext>({
+    schema,
+    introspection: config.introspection,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError,
+    validationRules: [limitsRule(config.limits)],
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
+    ],
+    logger: { debug: () => undefined, info: () => undefined, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+  });
+  await apollo.start();
+
+  if (config.ide) {
+    app.use(compression());
+    app.use(graphiqlRouter());
+    app.get(GRAPHQL_PATH, graphiqlPage());
+  }
+  app.use(
+    GRAPHQL_PATH,
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        let viewer = null;
+        try {
+          // A present but bad token is refused, never treated as anonymous.
+          viewer = await services.users.authenticate(req.headers.authorization);
+        } catch (err) {
+          const e = toClientError(err);
+          throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 500 } } });
+        }
+        return { viewer, services, requestId: (req as express.Request & { id: string }).id, transport: 'http' as const };
+      },
+    }),
+  );
+
+  const bridge = await startBridge(io, hub, schema, logger);
+  useSocketAuth(io, services.users, logger);
+  handleConnections(io, { services, bridge, commands, config, logger });
+
+  let closed = false;
+  return {
+    httpServer,
+    io,
+    services,
+    bridge,
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
+      }),
+    url: () => {
+      const a = httpServer.address() as AddressInfo;
+      return `http://127.0.0.1:${a.port}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      bridge.close();
+      io.disconnectSockets(true);
+      await new Promise<void>((r) => io.close(() => r()));
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}

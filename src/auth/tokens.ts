@@ -1,0 +1,56 @@
+import jwt from 'jsonwebtoken';
+import { AppError, ErrorCode } from '../errors';
+import type { Role } from '../entities/user.entity';
+
+export interface TokenClaims {
+  sub: string;
+  role: Role;
+}
+
+export interface TokenSettings {
+  secret: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+/** HS256 only: the algorithm is pinned on both sides, so `alg: none` and RS/HS confusion fail. */
+export function signToken(settings: TokenSettings, claims: TokenClaims): string {
+  return jwt.sign({ role: claims.role }, settings.secret, {
+    algorithm: 'HS256',
+    subject: claims.sub,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    expiresIn: settings.ttlSeconds,
+  });
+}
+
+export function verifyToken(settings: TokenSettings, token: string): TokenClaims {
+  try {
+    const decoded = jwt.verify(token, settings.secret, {
+      algorithms: ['HS256'],
+      issuer: settings.issuer,
+      audience: settings.audience,
+    });
+    if (typeof decoded === 'string' || typeof decoded.sub !== 'string') {
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid token');
+    }
+    return { sub: decoded.sub, role: decoded.role as Role };
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (err instanceof jwt.TokenExpiredError) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Token expired');
+    throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid token');
+  }
+}
+
+/**
+ * Pulls a bearer token out of the shapes clients send: `Bearer x`, `bearer x` or a bare token.
+ * Returns undefined when nothing usable was sent (anonymous).
+ */
+export function extractBearer(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const v = value.trim();
+  if (!v) return undefined;
+  const m = /^Bearer\s+(.+)$/i.exec(v);
+  return (m ? m[1] : v).trim() || undefined;
+}

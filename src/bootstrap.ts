@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import path from 'node:path';
+import { createApp, type App } from './app';
+import type { AppConfig } from './config';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
+import { initOrm } from './db/orm';
+import { seedDemoData, type SeedResult } from './db/seed';
+import { EventHub, MemoryBackend, RedisBackend } from './events/hub';
+import type { Logger } from './logger';
+
+export interface Shop {
+  app: App;
+  orm: MikroORM;
+  hub: EventHub;
+  config: AppConfig;
+  embedded?: EmbeddedDatabase;
+  seed?: SeedResult;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a whole instance the way `npm start` does: database (embedded when DATABASE_URL is unset),
+ * migrations, pub/sub (Redis when REDIS_URL is set), admin bootstrap, demo data, HTTP server.
+ */
+export async function startShop(config: AppConfig, logger: Logger, opts: { listen?: boolean } = {}): Promise<Shop> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), logger });
+    url = embedded.url;
+  }
+  const orm = await initOrm(url);
+  const redisBackend = config.redisUrl ? new RedisBackend(config.redisUrl, logger) : undefined;
+  const hub = new EventHub(redisBackend ?? new MemoryBackend(), logger, config.redisNamespace);
+  const app = await createApp({ config, orm, hub, logger, redis: redisBackend?.publisher });
+  if (config.adminEmail && config.adminPassword) await app.services.users.ensureAdmin(config.adminEmail, config.adminPassword);
+  const seed = config.seedDemoData ? await seedDemoData(app.services, logger) : undefined;
+  const port = opts.listen === false ? 0 : await app.listen();
+  await app.services.startBackground?.();
+  let closing: Promise<void> | undefined;
+  return {
+    app, orm, hub, config, embedded, seed, port,
+    close: () =>
+      (closing ??= (async () => {
+        await app.services.stopBackground?.();
+        await app.close();
+        await hub.close();
+        await orm.close(true);
+        await embedded?.stop();
+      })()),
+  };
+}

@@ -1,0 +1,26 @@
+import type { IncomingMessage } from 'node:http';
+import type { Server } from 'socket.io';
+import { toClientError } from '../errors';
+import type { Logger } from '../logger';
+import type { UserService } from '../services/user.service';
+
+/** The token a Socket.IO client sent: `auth.token`, the Authorization header, or `?token=` (v2 clients). */
+export function socketToken(handshake: { auth?: Record<string, unknown>; headers: IncomingMessage['headers']; query: Record<string, unknown> }): unknown {
+  return handshake.auth?.token ?? handshake.headers.authorization ?? handshake.query?.token;
+}
+
+/** Refuses a bad token with `connect_error` (err.data.code); no token connects anonymously. */
+export function useSocketAuth(io: Server, users: UserService, logger: Logger): void {
+  io.use(async (socket, next) => {
+    try {
+      socket.data.viewer = await users.authenticate(socketToken(socket.handshake as never));
+      next();
+    } catch (err) {
+      const e = toClientError(err);
+      if (e.code === 'INTERNAL_SERVER_ERROR') logger.error({ err }, 'socket authentication failed');
+      const refusal = new Error(e.message) as Error & { data: unknown };
+      refusal.data = { code: e.code, message: e.message };
+      next(refusal);
+    }
+  });
+}

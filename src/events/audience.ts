@@ -1,0 +1,111 @@
+import { AppError, ErrorCode } from '../errors';
+import { isAdmin, type Viewer } from '../auth/viewer';
+import { rooms } from './rooms';
+
+/**
+ * Where an event goes, carried beside its payload through the pub/sub. Payloads hold only the
+ * documented fields; routing facts that are not in them travel here.
+ */
+export interface Route {
+  userId?: string;
+  productId?: string;
+  chatId?: string;
+  /** A user the event is not for (the typer of `user_typing`). */
+  exceptUserId?: string;
+}
+
+/** One published event as it crosses the pub/sub: plain JSON. */
+export interface Envelope<P = unknown> {
+  /** Socket.IO event name. */
+  e: string;
+  /** The payload, exactly the documented fields. */
+  p: P;
+  r: Route;
+  /** Publish time (ms since epoch), for latency measurement. */
+  t: number;
+}
+
+export type SubscriptionArgs = Record<string, unknown>;
+
+/**
+ * An audience rule, applied the same way on both transports:
+ * - `rooms` gives the Socket.IO rooms of one event (null = every connected socket);
+ * - `authorize` runs once when a GraphQL subscription starts (throws a coded AppError);
+ * - `accepts` decides per event and subscriber.
+ */
+export interface Audience {
+  kind: 'everyone' | 'product' | 'user' | 'cart' | 'admin' | 'support';
+  rooms(route: Route): string[] | null;
+  exceptRooms?(route: Route): string[];
+  authorize(viewer: Viewer | null, args: SubscriptionArgs): void;
+  accepts(route: Route, viewer: Viewer | null, args: SubscriptionArgs): boolean;
+  /** A key naming every subscriber that receives exactly the same events (for shared execution). */
+  groupKey(viewer: Viewer | null, args: SubscriptionArgs): string;
+}
+
+const needUser = (viewer: Viewer | null): Viewer => {
+  if (!viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to subscribe to this event');
+  return viewer;
+};
+
+export const everyone = (filter?: { arg: string; routeKey: keyof Route }): Audience => ({
+  kind: 'everyone',
+  rooms: () => null,
+  authorize: () => undefined,
+  accepts: (route, _v, args) => {
+    if (!filter) return true;
+    const wanted = args[filter.arg] as string[] | null | undefined;
+    return !wanted || wanted.length === 0 || wanted.includes(route[filter.routeKey] as string);
+  },
+  groupKey: (_v, args) => {
+    const wanted = filter ? (args[filter.arg] as string[] | null | undefined) : undefined;
+    return wanted && wanted.length ? `everyone:${[...wanted].sort().join(',')}` : 'everyone';
+  },
+});
+
+export const productAudience = (): Audience => ({
+  kind: 'product',
+  rooms: (r) => [rooms.product(r.productId!)],
+  authorize: () => undefined,
+  accepts: (r, _v, args) => r.productId === args.productId,
+  groupKey: (_v, args) => `product:${String(args.productId)}`,
+});
+
+export const userAudience = (): Audience => ({
+  kind: 'user',
+  rooms: (r) => [rooms.user(r.userId!)],
+  authorize: (v) => void needUser(v),
+  accepts: (r, v) => !!v && r.userId === v.id,
+  groupKey: (v) => `user:${v!.id}`,
+});
+
+export const cartAudience = (): Audience => ({
+  kind: 'cart',
+  rooms: (r) => [rooms.cart(r.userId!)],
+  authorize: (v) => void needUser(v),
+  accepts: (r, v) => !!v && r.userId === v.id,
+  groupKey: (v) => `cart:${v!.id}`,
+});
+
+export const adminAudience = (): Audience => ({
+  kind: 'admin',
+  rooms: () => [rooms.admin],
+  authorize: (v) => {
+    if (!isAdmin(needUser(v))) throw new AppError(ErrorCode.FORBIDDEN, 'This event is for admins only');
+  },
+  accepts: (_r, v) => isAdmin(v),
+  groupKey: () => 'admin',
+});
+
+/**
+ * The chat's owner and admins. Ownership of the chat is checked by the subscription resolver
+ * (it needs the database); here only the event-to-chat match and the typer exclusion.
+ */
+export const supportAudience = (): Audience => ({
+  kind: 'support',
+  rooms: (r) => [rooms.support(r.chatId!)],
+  exceptRooms: (r) => (r.exceptUserId ? [rooms.user(r.exceptUserId)] : []),
+  authorize: (v) => void needUser(v),
+  accepts: (r, v, args) => r.chatId === args.chatId && (!r.exceptUserId || r.exceptUserId !== v?.id),
+  groupKey: (v, args) => `support:${String(args.chatId)}:${v!.id}`,
+});

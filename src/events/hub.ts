@@ -1,0 +1,196 @@
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import Redis, { type RedisOptions } from 'ioredis';
+import type { Logger } from '../logger';
+import type { Envelope, Route } from './audience';
+import type { EventName, PayloadOf } from './catalogue';
+
+/** The transport under the hub: Redis across instances, or in-process for a single one. */
+export interface PubSubBackend {
+  publish(topic: string, message: Envelope): Promise<void>;
+  subscribe(topic: string, onMessage: (message: Envelope) => void): Promise<number>;
+  unsubscribe(id: number): void;
+  close(): Promise<void>;
+}
+
+export class MemoryBackend implements PubSubBackend {
+  private handlers = new Map<string, Map<number, (m: Envelope) => void>>();
+  private ids = new Map<number, string>();
+  private next = 1;
+
+  async publish(topic: string, message: Envelope): Promise<void> {
+    const set = this.handlers.get(topic);
+    if (!set) return;
+    // Delivered on a later tick, as Redis would: a publisher never runs subscribers inline.
+    const targets = [...set.values()];
+    setImmediate(() => targets.forEach((h) => h(message)));
+  }
+
+  async subscribe(topic: string, onMessage: (m: Envelope) => void): Promise<number> {
+    const id = this.next++;
+    let set = this.handlers.get(topic);
+    if (!set) this.handlers.set(topic, (set = new Map()));
+    set.set(id, onMessage);
+    this.ids.set(id, topic);
+    return id;
+  }
+
+  unsubscribe(id: number): void {
+    const topic = this.ids.get(id);
+    if (topic) this.handlers.get(topic)?.delete(id);
+    this.ids.delete(id);
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+  }
+}
+
+export function redisOptions(): RedisOptions {
+  return {
+    lazyConnect: false,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(times * 200, 5000),
+    reconnectOnError: () => true,
+    connectionName: 'shoe-store-api',
+  };
+}
+
+/** graphql-redis-subscriptions on two ioredis connections (publisher, subscriber) per instance. */
+export class RedisBackend implements PubSubBackend {
+  readonly publisher: Redis;
+  readonly subscriber: Redis;
+  private pubsub: RedisPubSub;
+
+  constructor(url: string, private logger: Logger) {
+    const opts = redisOptions();
+    this.publisher = new Redis(url, { ...opts, connectionName: 'shoe-store-pub' });
+    this.subscriber = new Redis(url, { ...opts, connectionName: 'shoe-store-sub' });
+    for (const [role, c] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
+      c.on('error', (err) => this.logger.warn({ err: err.message, role }, 'redis connection error (retrying)'));
+    }
+    this.pubsub = new RedisPubSub({ publisher: this.publisher, subscriber: this.subscriber });
+  }
+
+  publish(topic: string, message: Envelope): Promise<void> {
+    return this.pubsub.publish(topic, message);
+  }
+
+  subscribe(topic: string, onMessage: (m: Envelope) => void): Promise<number> {
+    return this.pubsub.subscribe(topic, onMessage);
+  }
+
+  unsubscribe(id: number): void {
+    this.pubsub.unsubscribe(id);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
+  }
+}
+
+type Listener = (message: Envelope) => void;
+
+/**
+ * The instance's one door to the pub/sub. Each topic is subscribed once per instance however many
+ * GraphQL subscribers and Socket.IO rooms want it; messages are then dispatched locally.
+ */
+export class EventHub {
+  private listeners = new Map<string, Set<Listener>>();
+  private subscriptions = new Map<string, Promise<number>>();
+  published = 0;
+
+  /** `namespace` keeps shops that share one Redis apart (one shop = one namespace). */
+  constructor(private backend: PubSubBackend, private logger: Logger, private namespace = 'shop') {}
+
+  private topic(name: string): string {
+    return `${this.namespace}.event.${name}`;
+  }
+
+  /** Publishes one event to every instance. Call after the transaction that caused it commits. */
+  async publish<K extends EventName>(name: K, payload: PayloadOf<K>, route: Route = {}): Promise<void> {
+    this.published++;
+    try {
+      await this.backend.publish(this.topic(name), { e: name, p: payload, r: route, t: Date.now() });
+    } catch (err) {
+      this.logger.error({ err, event: name }, 'event publish failed');
+    }
+  }
+
+  /** Listens to one event on this instance; resolves once the pub/sub subscription is live. */
+  async on(name: string, listener: Listener): Promise<() => void> {
+    const topic = this.topic(name);
+    let set = this.listeners.get(topic);
+    if (!set) this.listeners.set(topic, (set = new Set()));
+    set.add(listener);
+    if (!this.subscriptions.has(topic)) {
+      this.subscriptions.set(topic, this.backend.subscribe(topic, (m) => this.dispatch(topic, m)));
+    }
+    await this.subscriptions.get(topic);
+    return () => {
+      set!.delete(listener);
+    };
+  }
+
+  private dispatch(topic: string, message: Envelope) {
+    const set = this.listeners.get(topic);
+    if (!set) return;
+    for (const l of set) {
+      try {
+        l(message);
+      } catch (err) {
+        this.logger.error({ err, topic }, 'event listener failed');
+      }
+    }
+  }
+
+  /** An async iterator over one event's messages that pass `accept`, for a GraphQL subscription. */
+  iterate(name: string, accept: (m: Envelope) => boolean): AsyncIterableIterator<Envelope> {
+    const queue: Envelope[] = [];
+    let wake: ((r: IteratorResult<Envelope>) => void) | null = null;
+    let done = false;
+    let off: (() => void) | null = null;
+    const ready = this.on(name, (m) => {
+      if (done || !accept(m)) return;
+      if (wake) {
+        const w = wake;
+        wake = null;
+        w({ value: m, done: false });
+      } else queue.push(m);
+    }).then((f) => {
+      off = f;
+      if (done) f();
+    });
+    const finish = async (): Promise<IteratorResult<Envelope>> => {
+      done = true;
+      off?.();
+      queue.length = 0;
+      if (wake) wake({ value: undefined, done: true });
+      wake = null;
+      return { value: undefined, done: true };
+    };
+    return {
+      async next() {
+        await ready;
+        if (queue.length) return { value: queue.shift()!, done: false };
+        if (done) return { value: undefined, done: true };
+        return new Promise((resolve) => (wake = resolve));
+      },
+      return: finish,
+      throw: async (err) => {
+        await finish();
+        throw err;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const [, id] of this.subscriptions) this.backend.unsubscribe(await id);
+    this.subscriptions.clear();
+    this.listeners.clear();
+    await this.backend.close();
+  }
+}

@@ -1,0 +1,86 @@
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+
+/** A variant as the events document addresses it. */
+@ObjectType('Variant')
+export class VariantRef {
+  @Field() size!: string;
+  @Field() color!: string;
+}
+
+@InputType()
+export class VariantInput {
+  @Field() size!: string;
+  @Field() color!: string;
+}
+
+/** The public face of a user in events: never an email. */
+@ObjectType()
+export class EventUser {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() role!: string;
+}
+
+/** A customer as admins see it in `new_order`. */
+@ObjectType()
+export class Customer {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() email!: string;
+}
+
+@ObjectType()
+export class CartLine {
+  @Field(() => ID) productId!: string;
+  @Field() productName!: string;
+  @Field(() => VariantRef) variant!: VariantRef;
+  @Field() sku!: string;
+  @Field(() => Int) quantity!: number;
+  @Field(() => Float, { description: 'Effective unit price now (flash sale applied).' }) unitPrice!: number;
+  @Field(() => Float) lineTotal!: number;
+  @Field(() => Int, { description: 'Units in stock for this variant now.' }) available!: number;
+}
+
+/** The cart object carried by `cart_updated` and `cart_sync`. */
+@ObjectType('Cart')
+export class CartView {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) userId!: string;
+  @Field(() => [CartLine]) items!: CartLine[];
+  @Field(() => Int) itemCount!: number;
+  @Field(() => Float) subtotal!: number;
+  @Field() updatedAt!: string;
+}
+
+@ObjectType()
+export class WishlistLine {
+  @Field(() => ID) productId!: string;
+  @Field() productName!: string;
+  @Field(() => VariantRef, { nullable: true }) variant!: VariantRef | null;
+  @Field(() => Float) price!: number;
+  @Field(() => Boolean) inStock!: boolean;
+  @Field() addedAt!: string;
+}
+
+/** The wishlist object carried by `wishlist_updated`. */
+@ObjectType('Wishlist')
+export class WishlistView {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) userId!: string;
+  @Field(() => [WishlistLine]) items!: WishlistLine[];
+  @Field(() => Int) itemCount!: number;
+  @Field() updatedAt!: string;
+}
+
+@ObjectType()
+export class StatusChange {
+  @Field() status!: string;
+  @Field(() => String, { nullable: true }) note!: string | null;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class Tracking {
+  @Field() carrier!: string;
+  @Field() trackingNumber!: string;
+}

@@ -1,0 +1,130 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { CartView, Customer, EventUser, StatusChange, Tracking, VariantRef, WishlistView } from './common.payload';
+
+@ObjectType()
+export class CartUpdatedPayload {
+  @Field({ description: "'item_added' | 'item_removed' | 'updated'" }) action!: string;
+  @Field(() => CartView) cart!: CartView;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class CartSyncPayload {
+  @Field(() => CartView) cart!: CartView;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class InventoryUpdatePayload {
+  @Field(() => ID) productId!: string;
+  @Field(() => VariantRef) variant!: VariantRef;
+  @Field(() => Int, { description: 'Signed: negative for a decrease.' }) stockChange!: number;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class ProductStockUpdatePayload {
+  @Field(() => ID) productId!: string;
+  @Field(() => VariantRef) variant!: VariantRef;
+  @Field(() => Int) stock!: number;
+  @Field(() => Int) stockChange!: number;
+  @Field(() => Boolean) inStock!: boolean;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class LowStockAlertPayload {
+  @Field(() => ID) productId!: string;
+  @Field() productName!: string;
+  @Field(() => VariantRef) variant!: VariantRef;
+  @Field(() => Int) currentStock!: number;
+  @Field(() => Int) lowStockThreshold!: number;
+  @Field({ description: "'warning' | 'critical'" }) severity!: string;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class OrderStatusUpdatePayload {
+  @Field(() => ID) orderId!: string;
+  @Field() orderNumber!: string;
+  @Field() status!: string;
+  @Field(() => [StatusChange]) statusHistory!: StatusChange[];
+  @Field(() => String, { nullable: true }) estimatedDelivery!: string | null;
+  @Field(() => Tracking, { nullable: true }) tracking!: Tracking | null;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class NewOrderPayload {
+  @Field(() => ID) orderId!: string;
+  @Field() orderNumber!: string;
+  @Field(() => Customer) customer!: Customer;
+  @Field(() => Float) totalAmount!: number;
+  @Field(() => Int) itemCount!: number;
+  @Field() status!: string;
+  @Field() timestamp!: string;
+}
+
+/** Shared shape of `flash_sale_start`, `flash_sale_update` and `flash_sale_end`. */
+@ObjectType()
+export class FlashSaleEventPayload {
+  @Field(() => ID) saleId!: string;
+  @Field() name!: string;
+  @Field() description!: string;
+  @Field(() => Float) discountPercentage!: number;
+  @Field() startTime!: string;
+  @Field() endTime!: string;
+  @Field(() => [ID]) products!: string[];
+  @Field({ description: "'start' | 'update' | 'end'" }) event!: string;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class NewReviewNotificationPayload {
+  @Field(() => ID) reviewId!: string;
+  @Field(() => ID) productId!: string;
+  @Field() productName!: string;
+  @Field(() => Int) rating!: number;
+  @Field() title!: string;
+  @Field(() => EventUser) user!: EventUser;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class ProductReviewAddedPayload {
+  @Field(() => ID) reviewId!: string;
+  @Field(() => ID) productId!: string;
+  @Field(() => Int) rating!: number;
+  @Field() title!: string;
+  @Field() body!: string;
+  @Field(() => EventUser) user!: EventUser;
+  @Field(() => Float) averageRating!: number;
+  @Field(() => Int) reviewCount!: number;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class WishlistUpdatedPayload {
+  @Field({ description: "'item_added' | 'item_removed' | 'wishlist_created'" }) action!: string;
+  @Field(() => WishlistView) wishlist!: WishlistView;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class PriceDropAlertPayload {
+  @Field(() => ID) productId!: string;
+  @Field() productName!: string;
+  @Field(() => Float) oldPrice!: number;
+  @Field(() => Float) newPrice!: number;
+  @Field(() => Float) discountPercentage!: number;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class BackInStockAlertPayload {
+  @Field(() => ID) productId!: string;
+  @Field() productName!: string;
+  @Field(() => VariantRef) variant!: VariantRef;
+  @Field(() => Int) stock!: number;
+  @Field() timestamp!: string;
+}

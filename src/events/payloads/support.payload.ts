@@ -1,0 +1,29 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import { EventUser } from './common.payload';
+
+@ObjectType()
+export class SupportMessageReceivedPayload {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) userId!: string;
+  @Field(() => EventUser) user!: EventUser;
+  @Field() message!: string;
+  @Field() timestamp!: string;
+  @Field(() => Boolean) isAdmin!: boolean;
+}
+
+@ObjectType()
+export class NewSupportRequestPayload {
+  @Field(() => ID) chatId!: string;
+  @Field() chatRoom!: string;
+  @Field(() => EventUser) user!: EventUser;
+  @Field() issue!: string;
+  @Field() priority!: string;
+  @Field() timestamp!: string;
+}
+
+@ObjectType()
+export class UserTypingPayload {
+  @Field(() => ID) userId!: string;
+  @Field(() => EventUser) user!: EventUser;
+  @Field(() => Boolean) isTyping!: boolean;
+}

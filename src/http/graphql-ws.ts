@@ -1,0 +1,98 @@
+import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Server as HttpServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import type { Viewer } from '../auth/viewer';
+import type { AppConfig } from '../config';
+import type { Logger } from '../logger';
+import { limitsRule } from '../schema/limits';
+import type { GqlContext } from '../schema/context';
+import type { Services } from '../services';
+
+export const GRAPHQL_PATH = '/graphql';
+/** A graphql-ws message larger than this closes the connection (1009). */
+export const WS_MAX_PAYLOAD = 256 * 1024;
+
+type WsExtra = {
+  viewer?: Viewer | null;
+  connectionId?: string;
+};
+
+export interface GraphqlWsHooks {
+  onConnect?(connectionId: string, viewer: Viewer | null): void;
+  onDisconnect?(connectionId: string, viewer: Viewer | null): void;
+}
+
+/**
+ * graphql-ws on the shared HTTP server. `noServer`: upgrades for /graphql are routed here by hand so
+ * Socket.IO keeps its own (STACK trap 1).
+ */
+export function attachGraphqlWs(
+  httpServer: HttpServer,
+  opts: { schema: GraphQLSchema; services: Services; config: AppConfig; logger: Logger; formatError: (e: GraphQLError) => unknown; hooks?: GraphqlWsHooks },
+) {
+  const { schema, services, config, logger } = opts;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
+  const onUpgrade = (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (pathname !== GRAPHQL_PATH) return;
+    const origin = req.headers.origin;
+    if (config.allowedOrigins && origin && !config.allowedOrigins.includes(origin)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  const server = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      connectionInitWaitTimeout: 10_000,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const raw = params.authToken ?? params.Authorization ?? params.authorization;
+        try {
+          ctx.extra.viewer = await services.users.authenticate(raw);
+        } catch {
+          return false; // closes with 4403 Forbidden
+        }
+        ctx.extra.connectionId = randomUUID();
+        opts.hooks?.onConnect?.(ctx.extra.connectionId, ctx.extra.viewer);
+        return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.connectionId) opts.hooks?.onDisconnect?.(ctx.extra.connectionId, ctx.extra.viewer ?? null);
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: config.limits.maxTokens });
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError('Invalid query')];
+        }
+        const rules = [...specifiedRules, limitsRule(config.limits, payload.variables ?? undefined)];
+        const errors = validate(schema, document, rules);
+        if (errors.length) return errors;
+        const contextValue: GqlContext = { viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws' };
+        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? ({ ...result, errors: result.errors.map((e) => opts.formatError(e)) } as never) : undefined,
+    },
+    wss,
+    12_000,
+  );
+  logger.debug('graphql-ws attached');
+  return {
+    wss,
+    clientCount: () => wss.clients.size,
+    async dispose() {
+      httpServer.off('upgrade', onUpgrade);
+      await server.dispose();
+      wss.close();
+    },
+  };
+}

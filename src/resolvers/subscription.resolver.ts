@@ -1,0 +1,40 @@
+import { Arg, Resolver, Root, Subscription } from 'type-graphql';
+import type { Envelope, SubscriptionArgs } from '../events/audience';
+import { eventList, type EventDefinition } from '../events/catalogue';
+import { notFound } from '../errors';
+import type { GqlContext } from '../schema/context';
+
+const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * One subscription field per catalogue entry, generated from the entry: the audience rule is
+ * checked once at subscribe time and then per event. Built once at module load (type-graphql keeps
+ * decorator metadata globally).
+ */
+function subscriptionResolver(def: EventDefinition): Function {
+  const cls = { [`${pascal(def.field)}Subscription`]: class {} }[`${pascal(def.field)}Subscription`];
+  const proto = cls.prototype as Record<string, unknown>;
+  proto[def.field] = (root: Envelope) => root.p;
+  const descriptor = Object.getOwnPropertyDescriptor(proto, def.field)!;
+  Reflect.defineMetadata('design:paramtypes', [Object, ...def.args.map(() => Object)], proto, def.field);
+  Reflect.defineMetadata('design:returntype', Object, proto, def.field);
+  Root()(proto, def.field, 0);
+  def.args.forEach((a, i) => Arg(a.name, a.type as never, { nullable: a.nullable, description: a.description })(proto, def.field, i + 1));
+  Subscription(() => def.payload, {
+    description: def.description,
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GqlContext;
+      const a = args as SubscriptionArgs;
+      def.audience.authorize(ctx.viewer, a);
+      if (def.audience.kind === 'product' && !(await ctx.services.catalog.exists(String(a.productId)))) {
+        throw notFound('Product', String(a.productId));
+      }
+      if (def.audience.kind === 'support') await ctx.services.support.assertChatAccess(ctx.viewer!, String(a.chatId));
+      return ctx.services.deps.hub.iterate(def.name, (m) => def.audience.accepts(m.r, ctx.viewer, a));
+    },
+  })(proto, def.field, descriptor);
+  Resolver()(cls);
+  return cls;
+}
+
+export const subscriptionResolvers: Function[] = eventList.map(subscriptionResolver);

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { ProductResolver } from '../resolvers/product.resolver';
+import { subscriptionResolvers } from '../resolvers/subscription.resolver';
+import { UserResolver } from '../resolvers/user.resolver';
+import { authChecker } from './auth-checker';
+
+let cached: Promise<GraphQLSchema> | undefined;
+
+/** The shop's schema, built once per process (it holds no state). */
+export function buildShopSchema(): Promise<GraphQLSchema> {
+  cached ??= buildSchema({
+    resolvers: [UserResolver, ProductResolver, ...subscriptionResolvers] as [Function, ...Function[]],
+    authChecker,
+    authMode: 'error',
+    validate: false,
+    // Every subscription field brings its own `subscribe` (the EventHub, with its audience rule);
+    // type-graphql still insists on a pubSub, so it gets one that refuses to be used.
+    pubSub: {
+      publish: () => {
+        throw new Error('publish through the EventHub');
+      },
+      subscribe: () => {
+        throw new Error('subscribe through the EventHub');
+      },
+    },
+  });
+  return cached;
+}

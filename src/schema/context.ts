@@ -1,0 +1,10 @@
+import type { Viewer } from '../auth/viewer';
+import type { Services } from '../services';
+
+/** The GraphQL context, the same shape for HTTP and graphql-ws operations. */
+export interface GqlContext {
+  viewer: Viewer | null;
+  services: Services;
+  requestId: string;
+  transport: 'http' | 'ws' | 'internal';
+}

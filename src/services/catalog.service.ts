@@ -1,0 +1,289 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { Product as ProductEntity } from '../entities/product.entity';
+import { ProductVariant as VariantEntity } from '../entities/product-variant.entity';
+import { badInput, conflict, notFound } from '../errors';
+import type { Product, ProductConnection, ProductFilter } from '../schema/types/product.type';
+import { discounted, nowIso, toCents, toMoney, type ServiceDeps } from './context';
+import type { StockService } from './stock.service';
+import { id as idSchema, parseInput, variantSchema } from './validation';
+
+const money = z.number().positive('must be positive').max(100000).refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, 'at most two decimals');
+const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
+const variantStock = variantSchema.extend({
+  stock: z.number().int().min(0).max(1_000_000),
+  sku: z.string().trim().min(1).max(64).nullish(),
+});
+const createSchema = z.object({
+  name: text(200),
+  description: z.string().max(5000).nullish(),
+  brand: text(100),
+  category: text(100),
+  price: money,
+  lowStockThreshold: z.number().int().min(0).max(10000).nullish(),
+  imageUrl: z.string().url().max(2000).nullish(),
+  variants: z.array(variantStock).min(1, 'at least one variant').max(200),
+});
+const updateSchema = z.object({
+  name: text(200).nullish(),
+  description: z.string().max(5000).nullish(),
+  brand: text(100).nullish(),
+  category: text(100).nullish(),
+  price: money.nullish(),
+  lowStockThreshold: z.number().int().min(0).max(10000).nullish(),
+  imageUrl: z.string().url().max(2000).nullish(),
+  addVariants: z.array(variantStock).max(200).nullish(),
+});
+const filterSchema = z.object({
+  search: z.string().max(200).nullish(),
+  category: z.string().max(100).nullish(),
+  brand: z.string().max(100).nullish(),
+  size: z.string().max(20).nullish(),
+  color: z.string().max(40).nullish(),
+  minPrice: z.number().min(0).nullish(),
+  maxPrice: z.number().min(0).nullish(),
+  inStock: z.boolean().nullish(),
+}).nullish();
+
+/** Effective price expression: base price less the largest active flash-sale discount. */
+const DISCOUNT_SQL = `coalesce((select max(fs.discount_percentage) from flash_sale_products fsp
+  join flash_sales fs on fs.id = fsp.flash_sale_id where fsp.product_id = p.id and fs.state = 'active'), 0)`;
+
+const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !idSchema.safeParse(id).success) {
+    throw badInput('Invalid cursor', [{ path: 'after', message: 'is not a cursor from this API' }]);
+  }
+  return { createdAt, id };
+}
+
+const skuPart = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '').slice(0, 8) || 'X';
+
+/** The catalogue: products, variants, effective prices and admin edits. */
+export class CatalogService {
+  constructor(private deps: ServiceDeps, private stock: StockService) {}
+
+  /** Active flash-sale discount per product id (0 when none). */
+  async discounts(em: EntityManager, productIds: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>(productIds.map((id) => [id, 0]));
+    if (!productIds.length) return out;
+    const rows = await em.execute<Array<{ product_id: string; d: number }>>(
+      `select fsp.product_id, max(fs.discount_percentage)::int as d from flash_sale_products fsp
+         join flash_sales fs on fs.id = fsp.flash_sale_id
+        where fs.state = 'active' and fsp.product_id in (${productIds.map(() => '?').join(',')})
+        group by fsp.product_id`,
+      productIds,
+    );
+    for (const r of rows) out.set(String(r.product_id), Number(r.d));
+    return out;
+  }
+
+  view(p: ProductEntity, discount: number): Product {
+    const variants = p.variants.getItems().map((v) => ({ id: v.id, size: v.size, color: v.color, sku: v.sku, stock: v.stock, inStock: v.stock > 0 }));
+    const totalStock = variants.reduce((s, v) => s + v.stock, 0);
+    return {
+      id: p.id, name: p.name, description: p.description, brand: p.brand, category: p.category,
+      price: toMoney(discounted(p.priceCents, discount)), basePrice: toMoney(p.priceCents), discountPercentage: discount,
+      lowStockThreshold: p.lowStockThreshold, imageUrl: p.imageUrl, variants, totalStock, inStock: totalStock > 0,
+      averageRating: p.ratingCount ? Math.round((p.ratingSum / p.ratingCount) * 100) / 100 : null,
+      reviewCount: p.ratingCount, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString(),
+    };
+  }
+
+  private async views(em: EntityManager, products: ProductEntity[]): Promise<Product[]> {
+    const d = await this.discounts(em, products.map((p) => p.id));
+    return products.map((p) => this.view(p, d.get(p.id) ?? 0));
+  }
+
+  async product(id: string): Promise<Product> {
+    if (!idSchema.safeParse(id).success) throw notFound('Product', String(id));
+    const em = this.deps.orm.em.fork();
+    const p = await em.findOne(ProductEntity, { id }, { populate: ['variants'] });
+    if (!p) throw notFound('Product', id);
+    return (await this.views(em, [p]))[0];
+  }
+
+  async exists(id: string): Promise<boolean> {
+    if (!idSchema.safeParse(id).success) return false;
+    const rows = await this.deps.orm.em.fork().execute('select 1 from products where id = ?', [id]);
+    return rows.length > 0;
+  }
+
+  /** Relay pagination in (created_at, id) order: stable under inserts, no duplicates or gaps. */
+  async products(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null }): Promise<ProductConnection> {
+    const first = args.first ?? 20;
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('first must be between 1 and 100', [{ path: 'first', message: 'must be between 1 and 100' }]);
+    const f = parseInput(filterSchema, args.filter ?? null, 'filter') ?? {};
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.search) {
+      where.push(`(p.name ilike ? or p.brand ilike ? or p.description ilike ?)`);
+      const like = `%${f.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      params.push(like, like, like);
+    }
+    if (f.category) { where.push('lower(p.category) = lower(?)'); params.push(f.category); }
+    if (f.brand) { where.push('lower(p.brand) = lower(?)'); params.push(f.brand); }
+    if (f.size || f.color || f.inStock != null) {
+      const cond: string[] = ['v.product_id = p.id'];
+      const condParams: unknown[] = [];
+      if (f.size) { cond.push('v.size = ?'); condParams.push(f.size); }
+      if (f.color) { cond.push('lower(v.color) = lower(?)'); condParams.push(f.color); }
+      const matching = `select 1 from product_variants v where ${cond.join(' and ')}`;
+      if (f.inStock === true) {
+        where.push(`exists (${matching} and v.stock > 0)`); params.push(...condParams);
+      } else if (f.inStock === false) {
+        where.push(`exists (${matching}) and not exists (${matching} and v.stock > 0)`); params.push(...condParams, ...condParams);
+      } else {
+        where.push(`exists (${matching})`); params.push(...condParams);
+      }
+    }
+    const eff = `round(p.price_cents * (100 - ${DISCOUNT_SQL}) / 100.0)`;
+    if (f.minPrice != null) { where.push(`${eff} >= ?`); params.push(toCents(f.minPrice)); }
+    if (f.maxPrice != null) { where.push(`${eff} <= ?`); params.push(toCents(f.maxPrice)); }
+    const em = this.deps.orm.em.fork();
+    const filterSql = where.length ? `where ${where.join(' and ')}` : '';
+    const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from products p ${filterSql}`, params);
+    const pageWhere = [...where];
+    const pageParams = [...params];
+    if (args.after) {
+      const c = decodeCursor(args.after);
+      pageWhere.push('(p.created_at, p.id) > (?::timestamptz, ?::uuid)');
+      pageParams.push(c.createdAt, c.id);
+    }
+    const rows = await em.execute<Array<{ id: string }>>(
+      `select p.id from products p ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
+        order by p.created_at, p.id limit ?`,
+      [...pageParams, first + 1],
+    );
+    const ids = rows.slice(0, first).map((r) => String(r.id));
+    const entities = ids.length ? await em.find(ProductEntity, { id: { $in: ids } }, { populate: ['variants'] }) : [];
+    const byId = new Map(entities.map((p) => [p.id, p]));
+    const ordered = ids.map((i) => byId.get(i)!).filter(Boolean);
+    const nodes = await this.views(em, ordered);
+    const edges = nodes.map((node, i) => ({ cursor: encodeCursor(ordered[i].createdAt, node.id), node }));
+    return {
+      edges,
+      totalCount: Number(count),
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        hasPreviousPage: !!args.after,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+    };
+  }
+
+  /** Admin: a product with its variants and their stock. */
+  async createProduct(input: unknown): Promise<Product> {
+    const data = parseInput(createSchema, input);
+    this.assertDistinctVariants(data.variants);
+    const em = this.deps.orm.em.fork();
+    const product = em.create(ProductEntity, {
+      name: data.name, description: data.description ?? '', brand: data.brand, category: data.category,
+      priceCents: toCents(data.price), lowStockThreshold: data.lowStockThreshold ?? 5, imageUrl: data.imageUrl ?? null,
+    });
+    for (const v of data.variants) {
+      em.create(VariantEntity, { product, size: v.size, color: v.color, stock: v.stock, sku: v.sku ?? this.sku(product, v) });
+    }
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) throw conflict('A variant SKU is already in use', { field: 'variants.sku' });
+      throw err;
+    }
+    await em.populate(product, ['variants']);
+    return (await this.views(em, [product]))[0];
+  }
+
+  /** Admin: edits a product; a lower price raises `price_drop_alert` to wishlisters after commit. */
+  async updateProduct(id: string, input: unknown): Promise<Product> {
+    const data = parseInput(updateSchema, input);
+    if (data.addVariants) this.assertDistinctVariants(data.addVariants);
+    const em = this.deps.orm.em.fork();
+    let oldCents = 0;
+    let discount = 0;
+    const product = await em.transactional(async (tx) => {
+      const p = await tx.findOne(ProductEntity, { id: parseInput(idSchema, id, 'id') }, { populate: ['variants'], lockMode: 4 /* pessimistic write */ });
+      if (!p) throw notFound('Product', id);
+      oldCents = p.priceCents;
+      if (data.name != null) p.name = data.name;
+      if (data.description != null) p.description = data.description;
+      if (data.brand != null) p.brand = data.brand;
+      if (data.category != null) p.category = data.category;
+      if (data.price != null) p.priceCents = toCents(data.price);
+      if (data.lowStockThreshold != null) p.lowStockThreshold = data.lowStockThreshold;
+      if (data.imageUrl !== undefined) p.imageUrl = data.imageUrl ?? null;
+      for (const v of data.addVariants ?? []) {
+        if (p.variants.getItems().some((x) => x.size === v.size && x.color === v.color)) {
+          throw conflict(`Variant ${v.size}/${v.color} already exists`, { field: 'addVariants' });
+        }
+        tx.create(VariantEntity, { product: p, size: v.size, color: v.color, stock: v.stock, sku: v.sku ?? this.sku(p, v) });
+      }
+      discount = (await this.discounts(tx, [p.id])).get(p.id) ?? 0;
+      return p;
+    }).catch((err) => {
+      if (err instanceof UniqueConstraintViolationException) throw conflict('A variant SKU is already in use', { field: 'addVariants.sku' });
+      throw err;
+    });
+    await em.populate(product, ['variants'], { refresh: true });
+    if (product.priceCents < oldCents) {
+      await this.priceDropped(product.id, product.name, discounted(oldCents, discount), discounted(product.priceCents, discount));
+    }
+    return this.view(product, discount);
+  }
+
+  /** Admin: adds or removes units of one variant; stock can never go below zero. */
+  async adjustStock(productId: string, variant: { size: string; color: string }, delta: number): Promise<Product> {
+    const pid = parseInput(idSchema, productId, 'productId');
+    const v = parseInput(variantSchema, variant, 'variant');
+    if (!Number.isInteger(delta) || delta === 0 || Math.abs(delta) > 1_000_000) {
+      throw badInput('delta must be a non-zero whole number', [{ path: 'delta', message: 'must be a non-zero whole number' }]);
+    }
+    const em = this.deps.orm.em.fork();
+    const changes = await em.transactional(async (tx) => {
+      const variantId = await this.variantId(tx, pid, v);
+      return this.stock.apply(tx, [{ variantId, delta }]);
+    });
+    await this.stock.publish(changes);
+    return this.product(pid);
+  }
+
+  /** The variant id of a product's size/colour, or NOT_FOUND. */
+  async variantId(em: EntityManager, productId: string, v: { size: string; color: string }): Promise<string> {
+    const rows = await em.execute<Array<{ id: string }>>(
+      'select id from product_variants where product_id = ? and size = ? and color = ?', [productId, v.size, v.color]);
+    if (!rows.length) {
+      const exists = await em.execute('select 1 from products where id = ?', [productId]);
+      if (!exists.length) throw notFound('Product', productId);
+      throw notFound(`Variant ${v.size}/${v.color}`, productId);
+    }
+    return String(rows[0].id);
+  }
+
+  /** Tells every wishlister of a product that its effective price fell (after commit). */
+  async priceDropped(productId: string, productName: string, oldCents: number, newCents: number): Promise<void> {
+    if (newCents >= oldCents) return;
+    const users = await this.deps.orm.em.fork().execute<Array<{ user_id: string }>>(
+      `select distinct w.user_id from wishlist_items i join wishlists w on w.id = i.wishlist_id where i.product_id = ?`, [productId]);
+    const timestamp = nowIso();
+    const pct = Math.round(((oldCents - newCents) / oldCents) * 10000) / 100;
+    await Promise.all(users.map((u) => this.deps.hub.publish('price_drop_alert', {
+      productId, productName, oldPrice: toMoney(oldCents), newPrice: toMoney(newCents), discountPercentage: pct, timestamp,
+    }, { userId: u.user_id })));
+  }
+
+  private assertDistinctVariants(vs: Array<{ size: string; color: string }>) {
+    const seen = new Set<string>();
+    for (const v of vs) {
+      const k = `${v.size}\u0000${v.color}`;
+      if (seen.has(k)) throw badInput(`Variant ${v.size}/${v.color} is listed twice`, [{ path: 'variants', message: 'duplicate size/color' }]);
+      seen.add(k);
+    }
+  }
+
+  private sku(p: ProductEntity, v: { size: string; color: string }): string {
+    return `${skuPart(p.brand)}-${p.id.slice(0, 8).toUpperCase()}-${skuPart(v.color)}-${skuPart(v.size)}`;
+  }
+}

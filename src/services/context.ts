@@ -1,0 +1,18 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { AppConfig } from '../config';
+import type { EventHub } from '../events/hub';
+import type { Logger } from '../logger';
+
+/** What every service is built from; passed explicitly, never a global. */
+export interface ServiceDeps {
+  orm: MikroORM;
+  hub: EventHub;
+  config: AppConfig;
+  logger: Logger;
+}
+
+export const nowIso = () => new Date().toISOString();
+export const toMoney = (cents: number) => Math.round(cents) / 100;
+export const toCents = (amount: number) => Math.round(amount * 100);
+/** The discounted price in cents, rounded to the cent. */
+export const discounted = (cents: number, percent: number) => Math.round((cents * (100 - percent)) / 100);

@@ -1,0 +1,72 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+const HELP = 'redis-server is required for the tests: install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`.';
+
+function which(cmd: string): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** Finds redis-server; as root on Debian, installs it with apt when missing; otherwise one line of help. */
+export function ensureRedisServer(): string {
+  let bin = which('redis-server');
+  if (!bin && process.getuid?.() === 0 && which('apt-get')) {
+    process.stderr.write('redis-server not found: installing it with apt-get (root)…\n');
+    try {
+      execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null'], { stdio: 'inherit' });
+    } catch {
+      /* reported below */
+    }
+    bin = which('redis-server');
+  }
+  if (!bin) throw new Error(HELP);
+  return bin;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`redis-server did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A throwaway redis-server on a loopback port: no persistence. */
+export async function startRedis(): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
+  const bin = ensureRedisServer();
+  const port = await freePort();
+  const child = spawn(bin, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+    stdio: 'ignore',
+    detached: false,
+  });
+  await waitForPort(port, 10_000);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
