@@ -91,6 +91,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const ws = attachGraphqlWs(httpServer, {
     schema, services, config, logger,
     formatError: (e: GraphQLError) => formatError(e.toJSON(), e),
+    hooks: {
+      onConnect: (id, viewer) => services.presence.connected(id, 'graphql-ws', viewer),
+      onDisconnect: (id, viewer) => services.presence.disconnected(id, 'graphql-ws', viewer),
+    },
   });
 
   const apollo = new ApolloServer<GqlContext>({
@@ -136,7 +140,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const bridge = await startBridge(io, hub, schema, logger);
   useSocketAuth(io, services.users, logger);
-  handleConnections(io, { services, bridge, commands, config, logger });
+  handleConnections(io, {
+    services, bridge, commands, config, logger,
+    onConnect: (s) => services.presence.connected(s.id, 'socket', s.data.viewer ?? null),
+    onDisconnect: (s) => services.presence.disconnected(s.id, 'socket', s.data.viewer ?? null),
+  });
 
   let closed = false;
   return {

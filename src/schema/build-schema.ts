@@ -1,6 +1,14 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { AdminResolver } from '../resolvers/admin.resolver';
+import { AnalyticsResolver } from '../resolvers/analytics.resolver';
+import { CartResolver } from '../resolvers/cart.resolver';
+import { FlashSaleResolver } from '../resolvers/flash-sale.resolver';
+import { OrderResolver } from '../resolvers/order.resolver';
+import { ReviewResolver } from '../resolvers/review.resolver';
+import { SupportResolver } from '../resolvers/support.resolver';
+import { WishlistResolver } from '../resolvers/wishlist.resolver';
 import { ProductResolver } from '../resolvers/product.resolver';
 import { subscriptionResolvers } from '../resolvers/subscription.resolver';
 import { UserResolver } from '../resolvers/user.resolver';
@@ -11,7 +19,10 @@ let cached: Promise<GraphQLSchema> | undefined;
 /** The shop's schema, built once per process (it holds no state). */
 export function buildShopSchema(): Promise<GraphQLSchema> {
   cached ??= buildSchema({
-    resolvers: [UserResolver, ProductResolver, ...subscriptionResolvers] as [Function, ...Function[]],
+    resolvers: [
+      UserResolver, ProductResolver, CartResolver, OrderResolver, FlashSaleResolver, ReviewResolver, WishlistResolver,
+      SupportResolver, AnalyticsResolver, AdminResolver, ...subscriptionResolvers,
+    ] as [Function, ...Function[]],
     authChecker,
     authMode: 'error',
     validate: false,

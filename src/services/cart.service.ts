@@ -22,6 +22,7 @@ export class CartService {
 
   /** The whole cart as clients see it (an empty one when the user has none yet). */
   async getCart(userId: string, em: EntityManager = this.deps.orm.em.fork()): Promise<CartView> {
+    await this.ensureCart(em, userId);
     const rows = await em.execute<CartRow[]>(
       `select c.id as cart_id, c.updated_at, p.id as product_id, p.name as product_name, v.size, v.color, v.sku,
               i.quantity, p.price_cents, v.stock,
@@ -48,12 +49,22 @@ export class CartService {
     });
     const subtotalCents = items.reduce((s, i) => s + Math.round(i.lineTotal * 100), 0);
     return {
-      id: first?.cart_id ? String(first.cart_id) : `cart-${userId}`,
+      id: String(first?.cart_id),
       userId,
       items,
       itemCount: items.reduce((s, i) => s + i.quantity, 0),
       subtotal: toMoney(subtotalCents),
-      updatedAt: (first?.updated_at ? new Date(first.updated_at) : new Date(0)).toISOString(),
+      updatedAt: new Date(first?.updated_at ?? Date.now()).toISOString(),
     };
+  }
+
+  /** The user's cart id, creating the (empty) cart on first use. */
+  async ensureCart(em: EntityManager, userId: string): Promise<string> {
+    const rows = await em.execute<Array<{ id: string }>>(
+      `insert into carts (id, user_id, updated_at) values (gen_random_uuid(), ?, now())
+       on conflict (user_id) do update set user_id = excluded.user_id returning id`,
+      [userId],
+    );
+    return String(rows[0].id);
   }
 }

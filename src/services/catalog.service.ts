@@ -59,6 +59,10 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
   return { createdAt, id };
 }
 
+/** Sizes in numeric order where they are numbers ('8' before '10'), then colour. */
+export const compareVariants = (a: { size: string; color: string }, b: { size: string; color: string }) =>
+  a.size.localeCompare(b.size, 'en', { numeric: true }) || a.color.localeCompare(b.color);
+
 const skuPart = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '').slice(0, 8) || 'X';
 
 /** The catalogue: products, variants, effective prices and admin edits. */
@@ -81,7 +85,9 @@ export class CatalogService {
   }
 
   view(p: ProductEntity, discount: number): Product {
-    const variants = p.variants.getItems().map((v) => ({ id: v.id, size: v.size, color: v.color, sku: v.sku, stock: v.stock, inStock: v.stock > 0 }));
+    const variants = p.variants.getItems()
+      .map((v) => ({ id: v.id, size: v.size, color: v.color, sku: v.sku, stock: v.stock, inStock: v.stock > 0 }))
+      .sort(compareVariants);
     const totalStock = variants.reduce((s, v) => s + v.stock, 0);
     return {
       id: p.id, name: p.name, description: p.description, brand: p.brand, category: p.category,

@@ -1,26 +1,40 @@
+import { AnalyticsService } from './analytics.service';
 import { CartService } from './cart.service';
 import { CatalogService } from './catalog.service';
 import type { ServiceDeps } from './context';
+import { DashboardService } from './dashboard.service';
+import { FlashSaleService } from './flash-sale.service';
+import { OrderService } from './order.service';
+import { PresenceService } from './presence.service';
+import { ReviewService } from './review.service';
 import { StockService } from './stock.service';
 import { SupportService } from './support.service';
 import { UserService } from './user.service';
+import { WishlistService } from './wishlist.service';
 
 /** Every service of one app instance, wired once in createApp. */
 export function createServices(deps: ServiceDeps) {
   const stock = new StockService(deps);
   const users = new UserService(deps);
   const catalog = new CatalogService(deps, stock);
-  const support = new SupportService(deps);
+  const dashboard = new DashboardService(deps);
   const cart = new CartService(deps);
-  /** Timers that run per instance (flash-sale scheduler, presence, connection stats). */
-  const background: Array<{ start(): void | Promise<void>; stop(): void | Promise<void> }> = [];
+  const orders = new OrderService(deps, stock, cart, catalog, dashboard);
+  const flashSales = new FlashSaleService(deps, catalog);
+  const reviews = new ReviewService(deps);
+  const wishlist = new WishlistService(deps);
+  const support = new SupportService(deps);
+  const analytics = new AnalyticsService(deps);
+  const presence = new PresenceService(deps);
+  /** Per-instance timers: the flash-sale scheduler, presence sweeps and connection stats. */
+  const background = [flashSales, presence];
   return {
-    deps, stock, users, catalog, support, cart,
+    deps, stock, users, catalog, dashboard, cart, orders, flashSales, reviews, wishlist, support, analytics, presence,
     async startBackground() {
       for (const b of background) await b.start();
     },
     async stopBackground() {
-      for (const b of background) await b.stop();
+      for (const b of [...background].reverse()) await b.stop();
     },
   };
 }
