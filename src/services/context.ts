@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config';
 import type { EventHub } from '../events/hub';
 import type { Logger } from '../logger';
@@ -9,6 +10,11 @@ export interface ServiceDeps {
   hub: EventHub;
   config: AppConfig;
   logger: Logger;
+  /**
+   * A command connection to Redis when REDIS_URL is set (cluster-wide state: presence, counters,
+   * leader election). Undefined for a single in-process instance: keep that state in memory then.
+   */
+  redis?: Redis;
 }
 
 export const nowIso = () => new Date().toISOString();
