@@ -1,5 +1,5 @@
 import {
-  execute, getNamedType, isObjectType, isListType, getNullableType, parse,
+  execute, getNamedType, isNonNullType, isObjectType, isListType, getNullableType, parse,
   type DocumentNode, type GraphQLObjectType, type GraphQLSchema,
 } from 'graphql';
 import type { Server } from 'socket.io';
@@ -20,13 +20,17 @@ export function fullSelection(type: GraphQLObjectType, depth = 0): string {
 }
 
 /** The subscription document a GraphQL client would send to receive every field of an event. */
-export function fullSubscriptionDocument(schema: GraphQLSchema, def: EventDefinition): string {
+export function fullSubscriptionDocument(schema: GraphQLSchema, def: EventDefinition, opts: { internal?: boolean } = {}): string {
   const field = schema.getSubscriptionType()?.getFields()[def.field];
   if (!field) throw new Error(`subscription field ${def.field} missing from the schema`);
   const type = getNamedType(field.type);
   if (!isObjectType(type) || isListType(getNullableType(field.type))) throw new Error(`${def.field} must return an object`);
-  const vars = field.args.map((a) => `$${a.name}: ${a.type.toString()}`);
-  const args = field.args.map((a) => `${a.name}: $${a.name}`);
+  // Internally the arguments only select the audience, which the bridge routes itself: required
+  // ones get a placeholder literal so the document stays valid.
+  const vars = opts.internal ? [] : field.args.map((a) => `$${a.name}: ${a.type.toString()}`);
+  const args = opts.internal
+    ? field.args.filter((a) => isNonNullType(a.type)).map((a) => `${a.name}: ""`)
+    : field.args.map((a) => `${a.name}: $${a.name}`);
   return `subscription ${def.field.charAt(0).toUpperCase()}${def.field.slice(1)}${vars.length ? `(${vars.join(', ')})` : ''} { ${def.field}${args.length ? `(${args.join(', ')})` : ''} { ${fullSelection(type)} } }`;
 }
 
@@ -44,7 +48,7 @@ export interface Bridge {
  */
 export async function startBridge(io: Server, hub: EventHub, schema: GraphQLSchema, logger: Logger): Promise<Bridge> {
   const documents = new Map<string, DocumentNode>();
-  for (const def of eventList) documents.set(def.name, parse(fullSubscriptionDocument(schema, def)));
+  for (const def of eventList) documents.set(def.name, parse(fullSubscriptionDocument(schema, def, { internal: true })));
 
   const run = (name: string, envelope: Envelope): unknown => {
     const def = catalogue[name as EventName];

@@ -16,6 +16,17 @@ import { authChecker } from './auth-checker';
 
 let cached: Promise<GraphQLSchema> | undefined;
 
+/**
+ * Every subscription field's value is the envelope's payload. Resolving it synchronously (instead of
+ * through type-graphql's async handler) keeps the per-event execution synchronous and cheap: the
+ * bridge and the fan-out engine execute each event once for all of its receivers.
+ */
+function resolvePayloadsSynchronously(schema: GraphQLSchema): GraphQLSchema {
+  const fields = schema.getSubscriptionType()?.getFields() ?? {};
+  for (const field of Object.values(fields)) field.resolve = (envelope: { p: unknown }) => envelope.p;
+  return schema;
+}
+
 /** The shop's schema, built once per process (it holds no state). */
 export function buildShopSchema(): Promise<GraphQLSchema> {
   cached ??= buildSchema({
@@ -36,6 +47,6 @@ export function buildShopSchema(): Promise<GraphQLSchema> {
         throw new Error('subscribe through the EventHub');
       },
     },
-  });
+  }).then(resolvePayloadsSynchronously);
   return cached;
 }

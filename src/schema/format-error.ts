@@ -21,6 +21,10 @@ export function makeFormatError(logger: Logger) {
       return { ...base, message: inner.message, extensions: { code: inner.code, ...(inner.details ?? {}) } };
     }
     const code = formatted.extensions?.code as string | undefined;
+    if (formatted.extensions?.limit) {
+      // Depth, alias and cost limits: the same code on HTTP and graphql-ws.
+      return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, limit: formatted.extensions.limit } };
+    }
     if (code === ErrorCode.BAD_USER_INPUT || code === 'ARGUMENT_VALIDATION_ERROR') {
       return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
