@@ -19,6 +19,7 @@ import type { AppConfig } from './config';
 import { toClientError } from './errors';
 import type { EventHub } from './events/hub';
 import { graphiqlPage, graphiqlRouter } from './http/graphiql';
+import type { FanoutEngine } from './http/fanout';
 import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
 import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
@@ -41,6 +42,8 @@ export interface App {
   io: ShopIo;
   services: Services;
   bridge: Bridge;
+  /** The graphql-ws fan-out engine (its counters are read by tests and benchmarks). */
+  fanout: FanoutEngine;
   listen(port?: number, host?: string): Promise<number>;
   url(): string;
   close(): Promise<void>;
@@ -152,6 +155,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     io,
     services,
     bridge,
+    fanout: ws.fanout,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);

@@ -9,6 +9,9 @@ import type { Logger } from '../logger';
 import { limitsRule } from '../schema/limits';
 import type { GqlContext } from '../schema/context';
 import type { Services } from '../services';
+import { FanoutEngine } from './fanout';
+import { TokenBucket } from '../bridge/rate-limit';
+import { ErrorCode } from '../errors';
 
 export const GRAPHQL_PATH = '/graphql';
 /** A graphql-ws message larger than this closes the connection (1009). */
@@ -17,7 +20,11 @@ export const WS_MAX_PAYLOAD = 256 * 1024;
 type WsExtra = {
   viewer?: Viewer | null;
   connectionId?: string;
+  bucket?: TokenBucket;
 };
+
+/** At most this many operations running at once on one connection. */
+export const WS_MAX_OPERATIONS = 100;
 
 export interface GraphqlWsHooks {
   onConnect?(connectionId: string, viewer: Viewer | null): void;
@@ -45,6 +52,9 @@ export function attachGraphqlWs(
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   httpServer.on('upgrade', onUpgrade);
+  const fanout = new FanoutEngine();
+  // Registered before graphql-ws's own listener, so its sends already go through the splice.
+  wss.on('connection', (ws) => fanout.attach(ws));
 
   const server = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -59,6 +69,7 @@ export function attachGraphqlWs(
           return false; // closes with 4403 Forbidden
         }
         ctx.extra.connectionId = randomUUID();
+        ctx.extra.bucket = new TokenBucket(config.rateLimit.points, config.rateLimit.windowMs);
         opts.hooks?.onConnect?.(ctx.extra.connectionId, ctx.extra.viewer);
         return true;
       },
@@ -66,6 +77,12 @@ export function attachGraphqlWs(
         if (ctx.extra.connectionId) opts.hooks?.onDisconnect?.(ctx.extra.connectionId, ctx.extra.viewer ?? null);
       },
       onSubscribe: (ctx, _id, payload) => {
+        if (!ctx.extra.bucket?.take()) {
+          return [new GraphQLError('Too many operations, slow down', { extensions: { code: ErrorCode.RATE_LIMITED } })];
+        }
+        if (Object.keys(ctx.subscriptions).length > WS_MAX_OPERATIONS) {
+          return [new GraphQLError(`At most ${WS_MAX_OPERATIONS} operations at once on one connection`, { extensions: { code: ErrorCode.RATE_LIMITED } })];
+        }
         let document;
         try {
           document = parse(payload.query, { maxTokens: config.limits.maxTokens });
@@ -75,9 +92,13 @@ export function attachGraphqlWs(
         const rules = [...specifiedRules, limitsRule(config.limits, payload.variables ?? undefined)];
         const errors = validate(schema, document, rules);
         if (errors.length) return errors;
-        const contextValue: GqlContext = { viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws' };
+        const contextValue: GqlContext = {
+          viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws',
+          operationKey: `${payload.operationName ?? ''}\u0000${payload.query}\u0000${JSON.stringify(payload.variables ?? {})}`,
+        };
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
+      subscribe: (args) => fanout.subscribe(args, (args.contextValue as GqlContext).operationKey ?? ''),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? ({ ...result, errors: result.errors.map((e) => opts.formatError(e)) } as never) : undefined,
@@ -88,8 +109,10 @@ export function attachGraphqlWs(
   logger.debug('graphql-ws attached');
   return {
     wss,
+    fanout,
     clientCount: () => wss.clients.size,
     async dispose() {
+      fanout.close();
       httpServer.off('upgrade', onUpgrade);
       await server.dispose();
       wss.close();

@@ -7,4 +7,6 @@ export interface GqlContext {
   services: Services;
   requestId: string;
   transport: 'http' | 'ws' | 'internal';
+  /** graphql-ws only: names the operation text + variables, so identical subscriptions share work. */
+  operationKey?: string;
 }

@@ -1,6 +1,6 @@
 import { io as ioV4 } from 'socket.io-client';
 import WebSocket from 'ws';
-import { codeOf, emitAck, gql, recordSocket, sleep, socketV4, waitFor } from '../../support/clients';
+import { codeOf, collect, emitAck, gql, recordSocket, sleep, socketV4, waitFor, wsClient } from '../../support/clients';
 import { makeUser, type TestUser } from '../../support/fixtures';
 import { startTestShop } from '../../support/shop';
 
@@ -62,6 +62,15 @@ describe('transport protections', () => {
     expect(limited).toBeGreaterThanOrEqual(15);
     expect(results.filter((r) => r.ok).length).toBeLessThanOrEqual(21);
     expect(s.connected).toBe(true);
+  });
+
+  it('rate-limits graphql-ws operations per connection with RATE_LIMITED', async () => {
+    const c = wsClient(shop.wsUrl, alice.token);
+    closers.push(() => c.dispose());
+    const subs = Array.from({ length: 40 }, () => collect(c, 'subscription { flashSaleStart { saleId } }'));
+    await waitFor(() => subs.filter((s) => s.errors.length > 0).length >= 15, 3000, 'rate-limited subscriptions');
+    expect(JSON.stringify(subs.flatMap((s) => s.errors))).toContain('RATE_LIMITED');
+    expect(await healthy()).toBe(true);
   });
 
   it('answers an error event when a command has no acknowledgement', async () => {

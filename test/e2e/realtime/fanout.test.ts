@@ -1,0 +1,75 @@
+import { collect, gqlOk, sleep, waitFor, wsClient } from '../../support/clients';
+import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
+import { startTestShop } from '../../support/shop';
+
+type Shop = Awaited<ReturnType<typeof startTestShop>>;
+let shop: Shop;
+let admin: TestUser;
+const closers: Array<() => unknown> = [];
+
+beforeAll(async () => {
+  shop = await startTestShop();
+  admin = await makeAdmin(shop);
+});
+afterAll(async () => {
+  for (const c of closers) await c();
+  await shop?.close();
+});
+
+const client = (token?: string) => {
+  const c = wsClient(shop.wsUrl, token);
+  closers.push(() => c.dispose());
+  return c;
+};
+
+const ADJUST = `mutation($id: ID!, $d: Int!) { adjustStock(productId: $id, variant: { size: "9", color: "black" }, delta: $d) { id } }`;
+
+describe('fan-out engine', () => {
+  it('executes once per event for all subscribers of one document, and each gets the full payload', async () => {
+    const product = await makeProduct(shop, [{ size: '9', color: 'black', stock: 30 }]);
+    const q = 'subscription($ids: [ID!]) { inventoryUpdate(productIds: $ids) { productId variant { size color } stockChange timestamp } }';
+    const subs = Array.from({ length: 12 }, () => collect(client(), q, { ids: [product.id] }));
+    const other = collect(client(), 'subscription { inventoryUpdate { productId stockChange } }');
+    await sleep(300);
+    const before = { executions: shop.app.fanout.executions, deliveries: shop.app.fanout.deliveries };
+    await gqlOk(shop.url, ADJUST, { id: product.id, d: -2 }, admin.token);
+    await gqlOk(shop.url, ADJUST, { id: product.id, d: 5 }, admin.token);
+    await waitFor(() => subs.every((s) => s.events.length === 2) && other.events.length >= 2, 5000, 'all deliveries');
+    for (const s of subs) {
+      expect(s.events.map((e) => e.inventoryUpdate.stockChange)).toEqual([-2, 5]);
+      expect(s.events[0].inventoryUpdate).toEqual({ productId: product.id, variant: { size: '9', color: 'black' }, stockChange: -2, timestamp: expect.any(String) });
+    }
+    expect(JSON.stringify(subs.map((s) => s.events))).not.toContain('#fx');
+    // 2 events × (1 shared document + 1 other document) executions for 26 deliveries
+    expect(shop.app.fanout.deliveries - before.deliveries).toBe(26);
+    expect(shop.app.fanout.executions - before.executions).toBe(4);
+  });
+
+  it('still gives each subscriber only its own audience', async () => {
+    const alice = await makeUser(shop);
+    const bob = await makeUser(shop);
+    const q = 'subscription { orderStatusUpdate { orderId status } }';
+    const a = collect(client(alice.token), q);
+    const b = collect(client(bob.token), q);
+    await sleep(300);
+    const hub = shop.app.services.deps.hub;
+    const base = { orderNumber: 'ORD-2026-000100', statusHistory: [], estimatedDelivery: null, tracking: null, timestamp: new Date().toISOString() };
+    await hub.publish('order_status_update', { ...base, orderId: 'for-alice', status: 'confirmed' }, { userId: alice.id });
+    await hub.publish('order_status_update', { ...base, orderId: 'for-bob', status: 'shipped' }, { userId: bob.id });
+    await waitFor(() => a.events.length === 1 && b.events.length === 1, 3000, 'own events');
+    await sleep(200);
+    expect(a.events).toEqual([{ orderStatusUpdate: { orderId: 'for-alice', status: 'confirmed' } }]);
+    expect(b.events).toEqual([{ orderStatusUpdate: { orderId: 'for-bob', status: 'shipped' } }]);
+  });
+
+  it('keeps aliases, variables and operation names apart', async () => {
+    const product = await makeProduct(shop, [{ size: '9', color: 'black', stock: 30 }]);
+    const plain = collect(client(), 'subscription($id: ID!) { productStockUpdate(productId: $id) { stock } }', { id: product.id });
+    const aliased = collect(client(), 'subscription($id: ID!) { s: productStockUpdate(productId: $id) { left: stock } }', { id: product.id });
+    await sleep(300);
+    await gqlOk(shop.url, ADJUST, { id: product.id, d: -1 }, admin.token);
+    await waitFor(() => plain.events.length === 1 && aliased.events.length === 1, 3000, 'both');
+    expect(plain.events[0]).toEqual({ productStockUpdate: { stock: 29 } });
+    expect(aliased.events[0]).toEqual({ s: { left: 29 } });
+  });
+});
