@@ -1,10 +1,107 @@
-import type { ServiceDeps } from './context';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { isAdmin, type Viewer } from '../auth/viewer';
+import { OrderStatus } from '../entities/order.entity';
+import { badInput, conflict, forbidden, notFound } from '../errors';
+import type { CartView } from '../events/payloads/common.payload';
+import type { Order, OrderConnection } from '../schema/types/order.type';
 import type { CartService } from './cart.service';
-import type { StockService } from './stock.service';
 import type { CatalogService } from './catalog.service';
+import { discounted, nowIso, toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
+import type { StockChange, StockService } from './stock.service';
+import { id as idSchema, parseInput } from './validation';
 
-/** Checkout and orders. (Being implemented: issue 4.) */
+const text = (max: number) => z.string().trim().min(1, 'is required').max(max, `at most ${max} characters`);
+
+const checkoutSchema = z.object({
+  shippingAddress: z.object({
+    name: text(200),
+    line1: text(200),
+    line2: z.string().trim().max(200).nullish().transform((v) => v || null),
+    city: text(100),
+    postalCode: text(20),
+    country: text(60),
+  }),
+  idempotencyKey: text(200).nullish(),
+});
+
+const updateStatusSchema = z.object({
+  orderId: z.string(),
+  status: z.enum(OrderStatus),
+  note: z.string().trim().max(1000).nullish().transform((v) => v || null),
+  tracking: z.object({ carrier: text(100), trackingNumber: text(100) }).nullish(),
+  estimatedDelivery: z.string().max(64).refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time').nullish(),
+});
+
+/**
+ * The order status machine (CONTRACT §3). Anything not listed is BAD_USER_INPUT. Cancelling returns
+ * the stock; refunding a delivered order does not (the goods left the warehouse).
+ */
+export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  pending: [OrderStatus.confirmed, OrderStatus.cancelled],
+  confirmed: [OrderStatus.processing, OrderStatus.cancelled],
+  processing: [OrderStatus.shipped, OrderStatus.cancelled],
+  shipped: [OrderStatus.delivered],
+  delivered: [OrderStatus.refunded],
+  cancelled: [],
+  refunded: [],
+};
+
+export const canMove = (from: OrderStatus, to: OrderStatus) => ORDER_TRANSITIONS[from].includes(to);
+
+/** Statuses whose entry changes what the dashboard counts as today's orders and revenue. */
+const REVENUE_CHANGING = new Set<OrderStatus>([OrderStatus.cancelled, OrderStatus.refunded]);
+
+interface OrderRow {
+  id: string;
+  order_number: string;
+  user_id: string;
+  status: OrderStatus;
+  total_cents: number;
+  item_count: number;
+  shipping_address: Order['shippingAddress'];
+  estimated_delivery: Date | null;
+  tracking_carrier: string | null;
+  tracking_number: string | null;
+  created_at: Date;
+  updated_at: Date;
+  customer_name: string;
+  customer_email: string;
+}
+
+interface CartLineRow {
+  variant_id: string;
+  quantity: number;
+  product_id: string;
+  product_name: string;
+  size: string;
+  color: string;
+  sku: string;
+  price_cents: number;
+}
+
+/** What a committed checkout hands to its post-commit events. */
+interface Placed {
+  order: Order;
+  changes: StockChange[];
+  cart: CartView;
+  customer: { id: string; name: string; email: string };
+}
+
+const iso = (d: Date | string | null) => (d == null ? null : new Date(d).toISOString());
+
+const encodeCursor = (createdAt: string, id: string) => Buffer.from(`${createdAt}|${id}`).toString('base64url');
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !idSchema.safeParse(id).success) {
+    throw badInput('Invalid cursor', [{ path: 'after', message: 'is not a cursor from this API' }]);
+  }
+  return { createdAt, id };
+}
+
+/** Checkout and orders: all writes in one transaction each, events after commit. */
 export class OrderService {
   constructor(
     private deps: ServiceDeps,
@@ -13,4 +110,295 @@ export class OrderService {
     private catalog: CatalogService,
     private dashboard: DashboardService,
   ) {}
+
+  /**
+   * Turns the viewer's cart into a pending order, all or nothing: stock taken through StockService
+   * (INSUFFICIENT_STOCK naming the short variants changes nothing), unit prices snapshotted with the
+   * active flash-sale discount, the cart emptied. The same idempotency key from the same user
+   * returns the first order, also when the retries run concurrently on several instances.
+   */
+  async checkout(viewer: Viewer, input: unknown): Promise<Order> {
+    const data = parseInput(checkoutSchema, input);
+    const key = data.idempotencyKey ?? null;
+    const em = this.deps.orm.em.fork();
+    let placed: Placed | { replay: Order };
+    try {
+      placed = await em.transactional(async (tx) => {
+        if (key) {
+          // Serialises retries with one key (on every instance) until the first one commits; the
+          // unique (user_id, idempotency_key) constraint is the backstop.
+          await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`checkout:${viewer.id}:${key}`]);
+          const existing = await this.findByKey(tx, viewer, key);
+          if (existing) return { replay: existing } as const;
+        }
+        return this.placeOrder(tx, viewer, data.shippingAddress, key);
+      });
+    } catch (err) {
+      if (key && err instanceof UniqueConstraintViolationException) {
+        const existing = await this.findByKey(this.deps.orm.em.fork(), viewer, key);
+        if (existing) return existing;
+        throw conflict('A checkout with this idempotency key is still in progress', { field: 'idempotencyKey' });
+      }
+      throw err;
+    }
+    if ('replay' in placed) return placed.replay;
+    const { order, changes, cart, customer } = placed;
+    await this.afterCommit('checkout', [
+      () => this.deps.hub.publish('new_order', {
+        orderId: order.id, orderNumber: order.orderNumber, customer, totalAmount: order.totalAmount,
+        itemCount: order.itemCount, status: order.status, timestamp: order.createdAt,
+      }),
+      () => this.stock.publish(changes),
+      () => this.cart.publishUpdated(viewer.id, 'updated', cart),
+      () => this.dashboard.publishMetrics(['ordersToday', 'revenueToday']),
+    ]);
+    return order;
+  }
+
+  private async placeOrder(
+    tx: EntityManager,
+    viewer: Viewer,
+    address: z.output<typeof checkoutSchema>['shippingAddress'],
+    key: string | null,
+  ): Promise<Placed> {
+    const cartId = await this.cart.lockCart(tx, viewer.id);
+    const lines = await tx.execute<CartLineRow[]>(
+      `select i.variant_id, i.quantity, v.product_id, p.name as product_name, v.size, v.color, v.sku, p.price_cents
+         from cart_items i join product_variants v on v.id = i.variant_id join products p on p.id = v.product_id
+        where i.cart_id = ? order by i.added_at, i.id`,
+      [cartId],
+    );
+    if (!lines.length) throw badInput('Your cart is empty', [{ path: 'cart', message: 'is empty' }]);
+    const changes = await this.stock.apply(tx, lines.map((l) => ({ variantId: String(l.variant_id), delta: -Number(l.quantity) })));
+    const discounts = await this.catalog.discounts(tx, [...new Set(lines.map((l) => String(l.product_id)))]);
+    const priced = lines.map((l) => ({
+      ...l,
+      quantity: Number(l.quantity),
+      unitCents: discounted(Number(l.price_cents), discounts.get(String(l.product_id)) ?? 0),
+    }));
+    const totalCents = priced.reduce((s, l) => s + l.unitCents * l.quantity, 0);
+    const itemCount = priced.reduce((s, l) => s + l.quantity, 0);
+    const createdAt = new Date();
+    const [{ n }] = await tx.execute<Array<{ n: string }>>(`select nextval('order_number_seq') as n`);
+    const orderNumber = `ORD-${createdAt.getUTCFullYear()}-${String(n).padStart(6, '0')}`;
+    const [{ id: orderId }] = await tx.execute<Array<{ id: string }>>(
+      `insert into orders (id, order_number, user_id, status, total_cents, item_count, shipping_address, idempotency_key, created_at, updated_at)
+       values (gen_random_uuid(), ?, ?, 'pending', ?, ?, ?::jsonb, ?, ?, ?) returning id`,
+      [orderNumber, viewer.id, totalCents, itemCount, JSON.stringify(address), key, createdAt, createdAt],
+    );
+    await tx.execute(
+      `insert into order_items (id, order_id, position, product_id, variant_id, product_name, size, color, sku, unit_price_cents, quantity)
+       values ${priced.map(() => '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      priced.flatMap((l, i) => [orderId, i, l.product_id, l.variant_id, l.product_name, l.size, l.color, l.sku, l.unitCents, l.quantity]),
+    );
+    await tx.execute(`insert into order_status_history (order_id, status, note, at) values (?, 'pending', 'Order placed', ?)`, [orderId, createdAt]);
+    await tx.execute('delete from cart_items where cart_id = ?', [cartId]);
+    const [order] = await this.load(tx, [orderId], viewer);
+    const [user] = await tx.execute<Array<{ name: string; email: string }>>('select name, email from users where id = ?', [viewer.id]);
+    const cart = await this.cart.getCart(viewer.id, tx);
+    return { order, changes, cart, customer: { id: viewer.id, name: String(user.name), email: String(user.email) } };
+  }
+
+  private async findByKey(em: EntityManager, viewer: Viewer, key: string): Promise<Order | null> {
+    const rows = await em.execute<Array<{ id: string }>>('select id from orders where user_id = ? and idempotency_key = ?', [viewer.id, key]);
+    if (!rows.length) return null;
+    return (await this.load(em, [String(rows[0].id)], viewer))[0];
+  }
+
+  /** The viewer's own orders, newest first. */
+  async myOrders(viewer: Viewer, args: { first?: number | null; after?: string | null }): Promise<OrderConnection> {
+    return this.page(viewer, ['o.user_id = ?'], [viewer.id], args);
+  }
+
+  /** Admin: every order, newest first, optionally in one status. */
+  async allOrders(viewer: Viewer, args: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<OrderConnection> {
+    const status = args.status == null ? null : parseInput(z.enum(OrderStatus), args.status, 'status');
+    return status ? this.page(viewer, ['o.status = ?'], [status], args) : this.page(viewer, [], [], args);
+  }
+
+  /**
+   * One order: its owner's, or any for admins. Someone else's order is NOT_FOUND, exactly like a
+   * missing one, so ids cannot be probed for existence.
+   */
+  async order(viewer: Viewer, orderId: string): Promise<Order> {
+    if (!idSchema.safeParse(orderId).success) throw notFound('Order', String(orderId));
+    const em = this.deps.orm.em.fork();
+    const [order] = await this.load(em, [orderId], viewer);
+    if (!order || !this.visible(viewer, order)) throw notFound('Order', orderId);
+    return order;
+  }
+
+  /** The owner cancels their own order while it is pending; the stock returns. */
+  async cancel(viewer: Viewer, orderId: string): Promise<Order> {
+    return this.move(viewer, orderId, { status: OrderStatus.cancelled, note: 'Cancelled by the customer' }, (row) => {
+      if (row.user_id !== viewer.id) {
+        if (isAdmin(viewer)) throw forbidden('Admins cancel orders with updateOrderStatus');
+        throw notFound('Order', orderId);
+      }
+      if (row.status !== OrderStatus.pending) {
+        throw badInput(`Order ${row.order_number} is ${row.status}: only pending orders can be cancelled by the customer`,
+          [{ path: 'orderId', message: `order is ${row.status}` }]);
+      }
+    });
+  }
+
+  /** Admin: moves an order along the status machine, with an optional note, tracking and estimated delivery. */
+  async updateStatus(viewer: Viewer, input: unknown): Promise<Order> {
+    const data = parseInput(updateStatusSchema, input);
+    return this.move(viewer, data.orderId, {
+      status: data.status,
+      note: data.note,
+      tracking: data.tracking ?? null,
+      estimatedDelivery: data.estimatedDelivery ? new Date(data.estimatedDelivery) : null,
+    }, () => undefined);
+  }
+
+  /**
+   * One status move under the order's row lock (concurrent moves queue, so each is checked against
+   * the status the previous one left), kept in the history, with events after commit.
+   */
+  private async move(
+    viewer: Viewer,
+    orderId: string,
+    to: { status: OrderStatus; note: string | null; tracking?: { carrier: string; trackingNumber: string } | null; estimatedDelivery?: Date | null },
+    authorize: (row: { user_id: string; status: OrderStatus; order_number: string }) => void,
+  ): Promise<Order> {
+    if (!idSchema.safeParse(orderId).success) throw notFound('Order', String(orderId));
+    const em = this.deps.orm.em.fork();
+    const { order, ownerId, changes } = await em.transactional(async (tx) => {
+      const [row] = await tx.execute<Array<{ user_id: string; status: OrderStatus; order_number: string }>>(
+        'select user_id, status, order_number from orders where id = ? for update', [orderId]);
+      if (!row) throw notFound('Order', orderId);
+      authorize(row);
+      if (!canMove(row.status, to.status)) {
+        const allowed = ORDER_TRANSITIONS[row.status];
+        throw badInput(
+          `Order ${row.order_number} cannot move from ${row.status} to ${to.status}` +
+            (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ` (${row.status} is final)`),
+          [{ path: 'status', message: `cannot move from ${row.status} to ${to.status}` }],
+        );
+      }
+      let changes: StockChange[] = [];
+      if (to.status === OrderStatus.cancelled) {
+        const items = await tx.execute<Array<{ variant_id: string; quantity: number }>>(
+          'select variant_id, quantity from order_items where order_id = ? and variant_id is not null', [orderId]);
+        changes = await this.stock.apply(tx, items.map((i) => ({ variantId: String(i.variant_id), delta: Number(i.quantity) })));
+      }
+      const at = new Date();
+      await tx.execute(
+        `update orders set status = ?, updated_at = ?,
+                tracking_carrier = coalesce(?, tracking_carrier), tracking_number = coalesce(?, tracking_number),
+                estimated_delivery = coalesce(?, estimated_delivery)
+          where id = ?`,
+        [to.status, at, to.tracking?.carrier ?? null, to.tracking?.trackingNumber ?? null, to.estimatedDelivery ?? null, orderId],
+      );
+      await tx.execute('insert into order_status_history (order_id, status, note, at) values (?, ?, ?, ?)', [orderId, to.status, to.note, at]);
+      const [order] = await this.load(tx, [orderId], viewer);
+      return { order, ownerId: String(row.user_id), changes };
+    });
+    await this.afterCommit('order status move', [
+      () => this.deps.hub.publish('order_status_update', {
+        orderId: order.id, orderNumber: order.orderNumber, status: order.status, statusHistory: order.statusHistory,
+        estimatedDelivery: order.estimatedDelivery, tracking: order.tracking, timestamp: order.updatedAt,
+      }, { userId: ownerId }),
+      () => this.stock.publish(changes),
+      () => (REVENUE_CHANGING.has(order.status) ? this.dashboard.publishMetrics(['ordersToday', 'revenueToday']) : undefined),
+    ]);
+    return order;
+  }
+
+  private visible(viewer: Viewer, order: Order & { userId?: string }): boolean {
+    return isAdmin(viewer) || order.userId === viewer.id;
+  }
+
+  /** A Relay page of orders, newest first, in (created_at, id) order: stable under inserts. */
+  private async page(
+    viewer: Viewer,
+    where: string[],
+    params: unknown[],
+    args: { first?: number | null; after?: string | null },
+  ): Promise<OrderConnection> {
+    const first = args.first ?? 20;
+    if (!Number.isInteger(first) || first < 1 || first > 100) {
+      throw badInput('first must be between 1 and 100', [{ path: 'first', message: 'must be between 1 and 100' }]);
+    }
+    const em = this.deps.orm.em.fork();
+    const filter = where.length ? `where ${where.join(' and ')}` : '';
+    const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from orders o ${filter}`, params);
+    const pageWhere = [...where];
+    const pageParams = [...params];
+    if (args.after) {
+      const c = decodeCursor(args.after);
+      pageWhere.push('(o.created_at, o.id) < (?::timestamptz, ?::uuid)');
+      pageParams.push(c.createdAt, c.id);
+    }
+    const rows = await em.execute<Array<{ id: string }>>(
+      `select o.id from orders o ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
+        order by o.created_at desc, o.id desc limit ?`,
+      [...pageParams, first + 1],
+    );
+    const nodes = await this.load(em, rows.slice(0, first).map((r) => String(r.id)), viewer);
+    const edges = nodes.map((node) => ({ cursor: encodeCursor(node.createdAt, node.id), node }));
+    return {
+      edges,
+      totalCount: Number(count),
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        hasPreviousPage: !!args.after,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+    };
+  }
+
+  /** Orders by id, in the order given, with their lines and history; `customer` only for admins. */
+  private async load(em: EntityManager, ids: string[], viewer: Viewer): Promise<Array<Order & { userId: string }>> {
+    if (!ids.length) return [];
+    const marks = ids.map(() => '?').join(',');
+    const orders = await em.execute<OrderRow[]>(
+      `select o.*, u.name as customer_name, u.email as customer_email from orders o join users u on u.id = o.user_id where o.id in (${marks})`, ids);
+    const items = await em.execute<Array<Record<string, unknown>>>(
+      `select * from order_items where order_id in (${marks}) order by position`, ids);
+    const history = await em.execute<Array<Record<string, unknown>>>(
+      `select order_id, status, note, at from order_status_history where order_id in (${marks}) order by at, seq`, ids);
+    const admin = isAdmin(viewer);
+    const byId = new Map(orders.map((o) => [String(o.id), o]));
+    return ids.filter((id) => byId.has(id)).map((id) => {
+      const o = byId.get(id)!;
+      return {
+        id,
+        userId: String(o.user_id),
+        orderNumber: o.order_number,
+        status: o.status,
+        items: items.filter((i) => i.order_id === id).map((i) => ({
+          productId: i.product_id == null ? null : String(i.product_id),
+          productName: String(i.product_name),
+          variant: { size: String(i.size), color: String(i.color) },
+          sku: String(i.sku),
+          unitPrice: toMoney(Number(i.unit_price_cents)),
+          quantity: Number(i.quantity),
+          lineTotal: toMoney(Number(i.unit_price_cents) * Number(i.quantity)),
+        })),
+        totalAmount: toMoney(Number(o.total_cents)),
+        itemCount: Number(o.item_count),
+        shippingAddress: { ...o.shipping_address, line2: o.shipping_address.line2 ?? null },
+        statusHistory: history.filter((h) => h.order_id === id).map((h) => ({
+          status: String(h.status), note: h.note == null ? null : String(h.note), timestamp: iso(h.at as Date)!,
+        })),
+        tracking: o.tracking_carrier && o.tracking_number ? { carrier: o.tracking_carrier, trackingNumber: o.tracking_number } : null,
+        estimatedDelivery: iso(o.estimated_delivery),
+        createdAt: iso(o.created_at)!,
+        updatedAt: iso(o.updated_at)!,
+        customer: admin ? { id: String(o.user_id), name: o.customer_name, email: o.customer_email } : null,
+      };
+    });
+  }
+
+  /** Post-commit work: the order stands whatever happens here, so failures are logged, not thrown. */
+  private async afterCommit(what: string, jobs: Array<() => unknown>): Promise<void> {
+    const results = await Promise.allSettled(jobs.map(async (job) => job()));
+    for (const r of results) {
+      if (r.status === 'rejected') this.deps.logger.error({ err: r.reason, what }, 'publishing after commit failed');
+    }
+  }
 }

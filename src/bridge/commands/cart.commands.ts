@@ -1,4 +1,29 @@
-import type { Command } from './command';
+import { z } from 'zod';
+import { addItemSchema, removeItemSchema } from '../../services/cart.service';
+import { command, requireViewer, type Command } from './command';
 
-/** cart commands from Socket.IO clients. (Being implemented: issue 4.) */
-export const cartCommands: Record<string, Command> = {};
+/**
+ * Cart commands from Socket.IO clients: the same service methods as `addToCart`, `removeFromCart`
+ * and `updateCart`; each acknowledges `{ ok: true, data: cart }` with the whole cart.
+ */
+export const cartCommands: Record<string, Command> = {
+  cart_add_item: command({
+    schema: addItemSchema,
+    auth: true,
+    run: (ctx, data) => ctx.services.cart.addItem(requireViewer(ctx).id, data),
+  }),
+  cart_remove_item: command({
+    schema: removeItemSchema,
+    auth: true,
+    run: (ctx, data) => ctx.services.cart.removeItem(requireViewer(ctx).id, data),
+  }),
+  /**
+   * An array of add/set/remove items (also accepted as `{ items: [...] }`), applied all or nothing.
+   * The items themselves are checked by the service (the same messages as `updateCart`).
+   */
+  cart_batch_update: command({
+    schema: z.union([z.array(z.unknown()), z.object({ items: z.array(z.unknown()) }).transform((o) => o.items)]),
+    auth: true,
+    run: (ctx, items) => ctx.services.cart.applyBatch(requireViewer(ctx).id, items),
+  }),
+};
