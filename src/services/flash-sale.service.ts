@@ -1,12 +1,348 @@
-import type { ServiceDeps } from './context';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { badInput, notFound } from '../errors';
+import type { FlashSaleEventPayload } from '../events/payloads/shop.payload';
+import type { Product } from '../schema/types/product.type';
+import type { FlashSale } from '../schema/types/flash-sale.type';
 import type { CatalogService } from './catalog.service';
+import { discounted, nowIso, type ServiceDeps } from './context';
+import { id as idSchema, parseInput } from './validation';
 
-/** Flash sales and their scheduler. (Being implemented: issue 4.) */
+const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
+const when = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone' }).transform((s) => new Date(s));
+const percent = z.number().int('must be a whole number').min(1, 'must be at least 1').max(90, 'must be at most 90');
+const productIds = z.array(idSchema).min(1, 'at least one product').max(500).transform((ids) => [...new Set(ids)]);
+
+const createSchema = z.object({
+  name: text(200),
+  description: z.string().trim().max(2000).nullish(),
+  discountPercentage: percent,
+  startTime: when,
+  endTime: when,
+  productIds,
+}).refine((d) => d.endTime > d.startTime, { path: ['endTime'], message: 'must be after startTime' })
+  .refine((d) => d.endTime.getTime() > Date.now(), { path: ['endTime'], message: 'must be in the future' });
+
+const updateSchema = z.object({
+  name: text(200).nullish(),
+  description: z.string().trim().max(2000).nullish(),
+  discountPercentage: percent.nullish(),
+  startTime: when.nullish(),
+  endTime: when.nullish(),
+  productIds: productIds.nullish(),
+});
+
+interface SaleRow {
+  id: string;
+  name: string;
+  description: string;
+  discount_percentage: number;
+  start_time: Date;
+  end_time: Date;
+  state: 'scheduled' | 'active' | 'ended';
+  started_at: Date | null;
+  ended_at: Date | null;
+  created_at: Date;
+  products: string[] | null;
+}
+
+const SALE_SELECT = `select fs.id, fs.name, fs.description, fs.discount_percentage, fs.start_time, fs.end_time, fs.state,
+    fs.started_at, fs.ended_at, fs.created_at,
+    coalesce(array_agg(fsp.product_id::text order by fsp.product_id) filter (where fsp.product_id is not null), '{}') as products
+  from flash_sales fs left join flash_sale_products fsp on fsp.flash_sale_id = fs.id`;
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
+
+/**
+ * Flash sales and their scheduler.
+ *
+ * Every state change (scheduled → active → ended) is one conditional UPDATE (`… where state =
+ * 'scheduled' and start_time <= now()`), so each transition happens exactly once however many
+ * instances tick at the same moment and across restarts; the instance whose UPDATE returned the
+ * row is the one that publishes its event, after the commit. The database clock is the only
+ * clock. A sale whose start and end both passed while no instance ran is started and then ended
+ * by the first tick after boot: `flash_sale_start` then `flash_sale_end` both fire (clients see
+ * the whole lifecycle and admins get the `admin_notification`), but no `price_drop_alert` — that
+ * price was never on offer.
+ *
+ * Events are published after the commit and at most once: a crash between the commit and the
+ * publish loses that event, it never doubles it.
+ */
 export class FlashSaleService {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = true;
+
   constructor(private deps: ServiceDeps, private catalog: CatalogService) {}
 
-  /** Starts this instance's scheduler. */
-  async start(): Promise<void> {}
+  /** Starts this instance's scheduler: one catch-up tick now, then one every `flashSaleTickMs`. */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.running = this.tick();
+    await this.running;
+    this.schedule();
+  }
 
-  async stop(): Promise<void> {}
+  /** Stops the scheduler and waits for a tick in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => this.schedule());
+    }, Math.max(10, this.deps.config.flashSaleTickMs));
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.advance();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'flash sale tick failed');
+    }
+  }
+
+  /** Starts every due scheduled sale, then ends every due active one; publishes what this call moved. */
+  async advance(): Promise<void> {
+    await this.startDue();
+    const em = this.deps.orm.em.fork();
+    const ended = await em.execute<Array<{ id: string }>>(
+      `update flash_sales set state = 'ended', ended_at = now() where state = 'active' and end_time <= now() returning id`);
+    if (ended.length) await this.publishEnded(ended.map((r) => String(r.id)));
+  }
+
+  private async startDue(): Promise<void> {
+    const em = this.deps.orm.em.fork();
+    const drops = await em.transactional(async (tx) => {
+      const started = await tx.execute<Array<{ id: string; expired: boolean }>>(
+        `update flash_sales set state = 'active', started_at = now()
+          where state = 'scheduled' and start_time <= now()
+        returning id, (end_time <= now()) as expired`);
+      if (!started.length) return null;
+      const ids = started.map((r) => String(r.id));
+      const expired = started.filter((r) => r.expired).map((r) => String(r.id));
+      const products = await tx.execute<Array<{ product_id: string }>>(
+        `select distinct product_id::text as product_id from flash_sale_products where flash_sale_id in (${placeholders(ids.length)})`, ids);
+      const productIds = products.map((p) => String(p.product_id));
+      // Before: the sales active without this batch. After: with it, less those already over.
+      const before = await this.activeDiscounts(tx, productIds, ids);
+      const after = await this.activeDiscounts(tx, productIds, expired);
+      return { ids, drops: await this.priceChanges(tx, productIds, before, after) };
+    });
+    if (!drops) return;
+    const sales = await this.load(em, drops.ids);
+    await Promise.all(sales.map((s) => this.deps.hub.publish('flash_sale_start', this.payload(s, 'start'), {})));
+    await this.publishDrops(drops.drops);
+  }
+
+  private async publishEnded(ids: string[]): Promise<void> {
+    const em = this.deps.orm.em.fork();
+    const sales = await this.load(em, ids);
+    const timestamp = nowIso();
+    await Promise.all(sales.map(async (s) => {
+      await this.deps.hub.publish('flash_sale_end', this.payload(s, 'end', timestamp), {});
+      const orders = await this.ordersDuring(em, s);
+      await this.deps.hub.publish('admin_notification', {
+        type: 'flash_sale_ended',
+        title: 'Flash sale ended',
+        message: `Flash sale "${s.name}" ended: ${orders} ${orders === 1 ? 'order' : 'orders'} placed for its products during the sale`,
+        severity: 'info',
+        entityId: s.id,
+        timestamp,
+      }, {});
+    }));
+  }
+
+  /** Orders that bought any of the sale's products while it was active. */
+  private async ordersDuring(em: EntityManager, s: FlashSale): Promise<number> {
+    if (!s.startedAt || !s.endedAt) return 0;
+    const [row] = await em.execute<Array<{ n: number }>>(
+      `select count(distinct o.id)::int as n from orders o
+         join order_items i on i.order_id = o.id
+         join flash_sale_products fsp on fsp.product_id = i.product_id and fsp.flash_sale_id = ?
+        where o.created_at >= ?::timestamptz and o.created_at <= ?::timestamptz`,
+      [s.id, s.startedAt, s.endedAt]);
+    return Number(row?.n ?? 0);
+  }
+
+  /** Largest discount per product among active sales, leaving out `exclude`. */
+  private async activeDiscounts(em: EntityManager, productIds: string[], exclude: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>(productIds.map((id) => [id, 0]));
+    if (!productIds.length) return out;
+    const rows = await em.execute<Array<{ product_id: string; d: number }>>(
+      `select fsp.product_id::text as product_id, max(fs.discount_percentage)::int as d
+         from flash_sale_products fsp join flash_sales fs on fs.id = fsp.flash_sale_id
+        where fs.state = 'active' and fsp.product_id in (${placeholders(productIds.length)})
+          ${exclude.length ? `and fs.id not in (${placeholders(exclude.length)})` : ''}
+        group by fsp.product_id`,
+      [...productIds, ...exclude]);
+    for (const r of rows) out.set(String(r.product_id), Number(r.d));
+    return out;
+  }
+
+  /** The products whose effective price falls from `before` to `after` discounts. */
+  private async priceChanges(em: EntityManager, productIds: string[], before: Map<string, number>, after: Map<string, number>) {
+    const lower = productIds.filter((id) => (after.get(id) ?? 0) > (before.get(id) ?? 0));
+    if (!lower.length) return [];
+    const rows = await em.execute<Array<{ id: string; name: string; price_cents: number }>>(
+      `select id::text as id, name, price_cents from products where id in (${placeholders(lower.length)})`, lower);
+    return rows.map((p) => {
+      const cents = Number(p.price_cents);
+      return {
+        productId: String(p.id), name: String(p.name),
+        oldCents: discounted(cents, before.get(String(p.id)) ?? 0), newCents: discounted(cents, after.get(String(p.id)) ?? 0),
+      };
+    });
+  }
+
+  private async publishDrops(drops: Array<{ productId: string; name: string; oldCents: number; newCents: number }>): Promise<void> {
+    await Promise.all(drops.map((d) => this.catalog.priceDropped(d.productId, d.name, d.oldCents, d.newCents)));
+  }
+
+  /** Sales, newest start first (at most 500); `active: true` only running ones, `false` only the others. */
+  async list(active?: boolean | null): Promise<FlashSale[]> {
+    const where = active === true ? `where fs.state = 'active'` : active === false ? `where fs.state <> 'active'` : '';
+    const rows = await this.deps.orm.em.fork().execute<SaleRow[]>(
+      `${SALE_SELECT} ${where} group by fs.id order by fs.start_time desc, fs.id limit 500`);
+    return rows.map((r) => this.view(r));
+  }
+
+  async get(id: string): Promise<FlashSale> {
+    if (!idSchema.safeParse(id).success) throw notFound('Flash sale', String(id));
+    const [sale] = await this.load(this.deps.orm.em.fork(), [id]);
+    if (!sale) throw notFound('Flash sale', id);
+    return sale;
+  }
+
+  /** The products of a sale as catalogue entries (effective prices included); deleted ones are skipped. */
+  async productDetails(productIds: string[]): Promise<Product[]> {
+    const found = await Promise.all(productIds.map((id) => this.catalog.product(id).catch((err) => {
+      if (err?.code === 'NOT_FOUND') return null;
+      throw err;
+    })));
+    return found.filter((p): p is Product => p !== null);
+  }
+
+  /** Admin: schedules a sale; one whose start time is not in the future starts at once. */
+  async create(input: unknown): Promise<FlashSale> {
+    const data = parseInput(createSchema, input);
+    const em = this.deps.orm.em.fork();
+    const id = await em.transactional(async (tx) => {
+      await this.assertProducts(tx, data.productIds);
+      const [row] = await tx.execute<Array<{ id: string }>>(
+        `insert into flash_sales (id, name, description, discount_percentage, start_time, end_time, state, created_at)
+         values (gen_random_uuid(), ?, ?, ?, ?::timestamptz, ?::timestamptz, 'scheduled', now()) returning id`,
+        [data.name, data.description ?? '', data.discountPercentage, data.startTime.toISOString(), data.endTime.toISOString()]);
+      await this.setProducts(tx, String(row.id), data.productIds);
+      return String(row.id);
+    });
+    if (data.startTime.getTime() <= Date.now()) await this.advance();
+    return this.get(id);
+  }
+
+  /**
+   * Admin: changes a scheduled sale freely, a running one except its start time; an ended sale is
+   * BAD_USER_INPUT. Raises `flash_sale_update`, and `price_drop_alert` where a running sale now
+   * lowers a product's effective price (a bigger discount, an added product).
+   */
+  async update(id: string, input: unknown): Promise<FlashSale> {
+    const saleId = parseInput(idSchema, id, 'id');
+    const data = parseInput(updateSchema, input);
+    const em = this.deps.orm.em.fork();
+    const result = await em.transactional(async (tx) => {
+      const [row] = await tx.execute<SaleRow[]>(`select * from flash_sales where id = ? for update`, [saleId]);
+      if (!row) throw notFound('Flash sale', saleId);
+      if (row.state === 'ended') throw badInput('An ended flash sale cannot be changed', [{ path: 'id', message: 'the sale has ended' }]);
+      const active = row.state === 'active';
+      if (active && data.startTime && data.startTime.getTime() !== new Date(row.start_time).getTime()) {
+        throw badInput('A running flash sale cannot change its start time', [{ path: 'startTime', message: 'the sale has started' }]);
+      }
+      const start = data.startTime ?? new Date(row.start_time);
+      const end = data.endTime ?? new Date(row.end_time);
+      if (end <= start) throw badInput('endTime must be after startTime', [{ path: 'endTime', message: 'must be after startTime' }]);
+      if (data.endTime && end.getTime() <= Date.now()) throw badInput('endTime must be in the future', [{ path: 'endTime', message: 'must be in the future' }]);
+      if (data.productIds) await this.assertProducts(tx, data.productIds);
+      const oldProducts = (await tx.execute<Array<{ product_id: string }>>(
+        'select product_id::text as product_id from flash_sale_products where flash_sale_id = ?', [saleId])).map((r) => String(r.product_id));
+      const touched = [...new Set([...oldProducts, ...(data.productIds ?? [])])];
+      const before = active ? await this.activeDiscounts(tx, touched, []) : null;
+      await tx.execute(
+        `update flash_sales set name = ?, description = ?, discount_percentage = ?, start_time = ?::timestamptz, end_time = ?::timestamptz where id = ?`,
+        [data.name ?? row.name, data.description ?? row.description, data.discountPercentage ?? row.discount_percentage,
+          start.toISOString(), end.toISOString(), saleId]);
+      if (data.productIds) {
+        await tx.execute('delete from flash_sale_products where flash_sale_id = ?', [saleId]);
+        await this.setProducts(tx, saleId, data.productIds);
+      }
+      const drops = before ? await this.priceChanges(tx, touched, before, await this.activeDiscounts(tx, touched, [])) : [];
+      return { drops, startsNow: !active && start.getTime() <= Date.now() };
+    });
+    const sale = await this.get(saleId);
+    await this.deps.hub.publish('flash_sale_update', this.payload(sale, 'update'), {});
+    await this.publishDrops(result.drops);
+    if (result.startsNow) {
+      await this.advance();
+      return this.get(saleId);
+    }
+    return sale;
+  }
+
+  /** Admin: ends a scheduled or running sale now (`flash_sale_end`); an ended one is BAD_USER_INPUT. */
+  async end(id: string): Promise<FlashSale> {
+    const saleId = parseInput(idSchema, id, 'id');
+    const em = this.deps.orm.em.fork();
+    const rows = await em.execute<Array<{ id: string }>>(
+      `update flash_sales set state = 'ended', ended_at = now(),
+              end_time = case when state = 'active' and end_time > now() then now() else end_time end
+        where id = ? and state <> 'ended' returning id`, [saleId]);
+    if (!rows.length) {
+      const exists = await em.execute('select 1 from flash_sales where id = ?', [saleId]);
+      if (!exists.length) throw notFound('Flash sale', saleId);
+      throw badInput('This flash sale has already ended', [{ path: 'id', message: 'the sale has ended' }]);
+    }
+    await this.publishEnded([saleId]);
+    return this.get(saleId);
+  }
+
+  private async assertProducts(em: EntityManager, ids: string[]): Promise<void> {
+    const rows = await em.execute<Array<{ id: string }>>(`select id::text as id from products where id in (${placeholders(ids.length)})`, ids);
+    const found = new Set(rows.map((r) => String(r.id)));
+    const missing = ids.filter((i) => !found.has(i));
+    if (missing.length) throw notFound(missing.length === 1 ? 'Product' : `Products ${missing.join(', ')}`, missing[0]);
+  }
+
+  private async setProducts(em: EntityManager, saleId: string, ids: string[]): Promise<void> {
+    await em.execute(
+      `insert into flash_sale_products (flash_sale_id, product_id) values ${ids.map(() => '(?, ?)').join(',')}`,
+      ids.flatMap((p) => [saleId, p]));
+  }
+
+  private async load(em: EntityManager, ids: string[]): Promise<FlashSale[]> {
+    if (!ids.length) return [];
+    const rows = await em.execute<SaleRow[]>(`${SALE_SELECT} where fs.id in (${placeholders(ids.length)}) group by fs.id`, ids);
+    const byId = new Map(rows.map((r) => [String(r.id), this.view(r)]));
+    return ids.map((i) => byId.get(i)).filter((s): s is FlashSale => !!s);
+  }
+
+  private view(r: SaleRow): FlashSale {
+    return {
+      id: String(r.id), name: r.name, description: r.description, discountPercentage: Number(r.discount_percentage),
+      startTime: iso(r.start_time), endTime: iso(r.end_time), products: (r.products ?? []).map(String), state: r.state,
+      startedAt: r.started_at ? iso(r.started_at) : null, endedAt: r.ended_at ? iso(r.ended_at) : null, createdAt: iso(r.created_at),
+    };
+  }
+
+  private payload(s: FlashSale, event: 'start' | 'update' | 'end', timestamp = nowIso()): FlashSaleEventPayload {
+    return {
+      saleId: s.id, name: s.name, description: s.description, discountPercentage: s.discountPercentage,
+      startTime: s.startTime, endTime: s.endTime, products: s.products, event, timestamp,
+    };
+  }
 }

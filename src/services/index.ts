@@ -21,7 +21,7 @@ export function createServices(deps: ServiceDeps) {
   const cart = new CartService(deps);
   const orders = new OrderService(deps, stock, cart, catalog, dashboard);
   const flashSales = new FlashSaleService(deps, catalog);
-  const reviews = new ReviewService(deps);
+  const reviews = new ReviewService(deps, dashboard);
   const wishlist = new WishlistService(deps);
   const support = new SupportService(deps);
   const analytics = new AnalyticsService(deps);

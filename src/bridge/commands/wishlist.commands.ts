@@ -1,4 +1,22 @@
-import type { Command } from './command';
+import { z } from 'zod';
+import { command, requireViewer, type Command } from './command';
 
-/** wishlist commands from Socket.IO clients. (Being implemented: issue 4.) */
-export const wishlistCommands: Record<string, Command> = {};
+const wishlistUpdated = z.object({
+  action: z.enum(['item_added', 'item_removed']),
+  productId: z.string().max(100),
+  variant: z.object({ size: z.string().max(20), color: z.string().max(40) }).nullish(),
+  wishlistId: z.string().max(100).nullish(),
+});
+
+/** `wishlist_updated` from a client: the same service calls as addToWishlist / removeFromWishlist. */
+export const wishlistCommands: Record<string, Command> = {
+  wishlist_updated: command({
+    schema: wishlistUpdated,
+    auth: true,
+    run: (ctx, d) => {
+      const userId = requireViewer(ctx).id;
+      const target = { productId: d.productId, variant: d.variant, wishlistId: d.wishlistId };
+      return d.action === 'item_added' ? ctx.services.wishlist.add(userId, target) : ctx.services.wishlist.remove(userId, target);
+    },
+  }),
+};
