@@ -6,7 +6,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import compression from 'compression';
 import express from 'express';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, validate } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -107,12 +107,25 @@ export async function createApp(deps: AppDeps): Promise<App> {
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError,
-    validationRules: [limitsRule(config.limits)],
     parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
+      {
+        // Depth, alias and cost limits once the variables are known (a page size passed as a
+        // variable is priced at its value); rejected before anything runs.
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ document, request }) {
+              const errors = validate(schema, document, [limitsRule(config.limits, request.variables ?? undefined)]);
+              if (errors.length) {
+                throw new GraphQLError(errors[0].message, { extensions: { ...errors[0].extensions, http: { status: 400 } } });
+              }
+            },
+          };
+        },
+      },
     ],
     logger: { debug: () => undefined, info: () => undefined, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
   });
