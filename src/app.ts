@@ -64,6 +64,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
     res.setHeader('X-Request-Id', id);
     (req as express.Request & { id: string }).id = id;
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      if (req.path === '/healthz' || req.path === '/readyz') return;
+      logger.info({
+        reqId: id, method: req.method, path: req.path, status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      }, 'http request');
+    });
     next();
   });
 
