@@ -1,11 +1,82 @@
-import type { ServiceDeps } from './context';
+import { nowIso, toMoney, type ServiceDeps } from './context';
+import type { PresenceService } from './presence.service';
 
 export type MetricName = 'ordersToday' | 'revenueToday' | 'activeConnections' | 'pendingReviews' | 'openSupportChats';
 
-/** Admin dashboard metrics. (Being implemented: issue 4.) */
-export class DashboardService {
-  constructor(private deps: ServiceDeps) {}
+export const metricNames: MetricName[] = ['ordersToday', 'revenueToday', 'activeConnections', 'pendingReviews', 'openSupportChats'];
 
-  /** Recomputes the named metrics and publishes `dashboard_metric_update` for each (after commit). */
-  async publishMetrics(_names: MetricName[]): Promise<void> {}
+/** The admin dashboard: every metric's current value. */
+export interface DashboardView {
+  ordersToday: number;
+  /** Money, two decimals. */
+  revenueToday: number;
+  activeConnections: number;
+  pendingReviews: number;
+  openSupportChats: number;
+  timestamp: string;
+}
+
+/** "Today" is the current UTC calendar day; cancelled and refunded orders do not count. */
+const TODAY_ORDERS_SQL = `select count(*)::int as n, coalesce(sum(total_cents), 0)::bigint as cents from orders
+  where created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'
+    and status not in ('cancelled', 'refunded')`;
+
+/** Admin dashboard metrics, computed from the database and the cluster-wide presence counts. */
+export class DashboardService {
+  constructor(private deps: ServiceDeps, private presence: PresenceService) {}
+
+  /** The current value of every metric (the `dashboard` query). */
+  async dashboard(): Promise<DashboardView> {
+    const values = await this.compute(metricNames);
+    return { ...(values as Record<MetricName, number>), timestamp: nowIso() };
+  }
+
+  private async compute(names: MetricName[]): Promise<Partial<Record<MetricName, number>>> {
+    const want = new Set(names);
+    const em = this.deps.orm.em.fork();
+    const out: Partial<Record<MetricName, number>> = {};
+    const jobs: Array<Promise<void>> = [];
+    if (want.has('ordersToday') || want.has('revenueToday')) {
+      jobs.push(em.execute<Array<{ n: number; cents: string | number }>>(TODAY_ORDERS_SQL).then(([r]) => {
+        if (want.has('ordersToday')) out.ordersToday = Number(r.n);
+        if (want.has('revenueToday')) out.revenueToday = toMoney(Number(r.cents));
+      }));
+    }
+    if (want.has('pendingReviews')) {
+      jobs.push(em.execute<Array<{ n: number }>>(`select count(*)::int as n from reviews where status = 'pending'`).then(([r]) => {
+        out.pendingReviews = Number(r.n);
+      }));
+    }
+    if (want.has('openSupportChats')) {
+      jobs.push(em.execute<Array<{ n: number }>>(`select count(*)::int as n from support_chats where status = 'open'`).then(([r]) => {
+        out.openSupportChats = Number(r.n);
+      }));
+    }
+    if (want.has('activeConnections')) {
+      jobs.push(this.presence.stats().then((s) => {
+        out.activeConnections = s.totalConnections;
+      }));
+    }
+    await Promise.all(jobs);
+    return out;
+  }
+
+  /**
+   * Recomputes the named metrics and publishes one `dashboard_metric_update` per metric (admins).
+   * Call it after the transaction that changed them committed. Never throws: a metric that cannot
+   * be computed is logged and skipped, the caller's operation already succeeded.
+   */
+  async publishMetrics(names: MetricName[]): Promise<void> {
+    try {
+      const unique = [...new Set(names)].filter((n) => metricNames.includes(n));
+      const values = await this.compute(unique);
+      const timestamp = nowIso();
+      for (const metric of unique) {
+        const value = values[metric];
+        if (value !== undefined) await this.deps.hub.publish('dashboard_metric_update', { metric, value, timestamp }, {});
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, names }, 'dashboard metrics could not be published');
+    }
+  }
 }

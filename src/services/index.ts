@@ -17,15 +17,15 @@ export function createServices(deps: ServiceDeps) {
   const stock = new StockService(deps);
   const users = new UserService(deps);
   const catalog = new CatalogService(deps, stock);
-  const dashboard = new DashboardService(deps);
+  const presence = new PresenceService(deps);
+  const dashboard = new DashboardService(deps, presence);
   const cart = new CartService(deps);
   const orders = new OrderService(deps, stock, cart, catalog, dashboard);
   const flashSales = new FlashSaleService(deps, catalog);
   const reviews = new ReviewService(deps, dashboard);
   const wishlist = new WishlistService(deps);
-  const support = new SupportService(deps);
-  const analytics = new AnalyticsService(deps);
-  const presence = new PresenceService(deps);
+  const support = new SupportService(deps, dashboard);
+  const analytics = new AnalyticsService(deps, presence);
   /** Per-instance timers: the flash-sale scheduler, presence sweeps and connection stats. */
   const background = [flashSales, presence];
   return {

@@ -52,7 +52,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
  */
 export class ReviewService {
   /** `dashboard` refreshes the pendingReviews metric when wired; reviews work without it. */
-  constructor(private deps: ServiceDeps, private dashboard?: DashboardService) {}
+  constructor(private deps: ServiceDeps, private dashboard: DashboardService) {}
 
   /** A signed-in user's review, pending moderation; a second one for the same product is CONFLICT. */
   async create(viewer: Viewer, input: unknown): Promise<Review> {
@@ -81,7 +81,7 @@ export class ReviewService {
       reviewId: review.id, productId: review.productId, productName: review.productName, rating: review.rating,
       title: review.title, user: review.user, timestamp: nowIso(),
     }, {});
-    await this.dashboard?.publishMetrics(['pendingReviews']);
+    await this.dashboard.publishMetrics(['pendingReviews']);
     return review;
   }
 
@@ -166,7 +166,7 @@ export class ReviewService {
         user: review.user, averageRating: average(rating.sum, rating.count), reviewCount: rating.count, timestamp: nowIso(),
       }, { productId: review.productId });
     }
-    await this.dashboard?.publishMetrics(['pendingReviews']);
+    await this.dashboard.publishMetrics(['pendingReviews']);
     return review;
   }
 

@@ -1,4 +1,23 @@
-import type { Command } from './command';
+import { z } from 'zod';
+import { command, requireViewer, type Command } from './command';
 
-/** analytics commands from Socket.IO clients. (Being implemented: issue 4.) */
-export const analyticsCommands: Record<string, Command> = {};
+/** Analytics commands from Socket.IO clients: the same service calls as the analytics mutations. */
+export const analyticsCommands: Record<string, Command> = {
+  /** `{ productId, category?, duration? }`, anonymous allowed: admins get product_view_tracked. */
+  product_view: command({
+    schema: z.object({
+      productId: z.string().max(100),
+      category: z.string().max(100).nullish(),
+      duration: z.number().nullish(),
+    }),
+    auth: false,
+    run: (ctx, data) => ctx.services.analytics.trackProductView(ctx.viewer, data),
+  }),
+
+  /** The heartbeat (no payload, or `{ activity }`): keeps the user online; admins get user_activity_tracked. */
+  user_activity: command({
+    schema: z.object({ activity: z.string().max(64).nullish() }),
+    auth: true,
+    run: (ctx, data) => ctx.services.analytics.recordActivity(requireViewer(ctx), data),
+  }),
+};
