@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { command, requireViewer, type Command } from './command';
 
 /** Analytics commands from Socket.IO clients: the same service calls as the analytics mutations. */
-export const analyticsCommands: Record<string, Command> = {
+export const analyticsCommands = {
   /** `{ productId, category?, duration? }`, anonymous allowed: admins get product_view_tracked. */
   product_view: command({
     schema: z.object({
@@ -20,4 +20,4 @@ export const analyticsCommands: Record<string, Command> = {
     auth: true,
     run: (ctx, data) => ctx.services.analytics.recordActivity(requireViewer(ctx), data),
   }),
-};
+} satisfies Record<string, Command>;

@@ -6,7 +6,7 @@ import { command, requireViewer, type Command } from './command';
  * Cart commands from Socket.IO clients: the same service methods as `addToCart`, `removeFromCart`
  * and `updateCart`; each acknowledges `{ ok: true, data: cart }` with the whole cart.
  */
-export const cartCommands: Record<string, Command> = {
+export const cartCommands = {
   cart_add_item: command({
     schema: addItemSchema,
     auth: true,
@@ -26,4 +26,4 @@ export const cartCommands: Record<string, Command> = {
     auth: true,
     run: (ctx, items) => ctx.services.cart.applyBatch(requireViewer(ctx).id, items),
   }),
-};
+} satisfies Record<string, Command>;

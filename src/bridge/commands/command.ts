@@ -4,9 +4,14 @@ import type { Viewer } from '../../auth/viewer';
 import { AppError, ErrorCode } from '../../errors';
 import type { Services } from '../../services';
 import type { Bridge } from '../bridge';
-import type { ClientToServerEvents, ServerToClientEvents, SocketData } from '../socket-types';
+import type { ServerToClientEvents, SocketData } from '../socket-types';
 
-export type ShopSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/**
+ * A connected socket as handlers see it. Incoming events are typed loosely here (the dispatcher
+ * validates every payload); the precise ClientToServerEvents map is derived from the commands, which
+ * take this type, so using it here would be circular.
+ */
+export type ShopSocket = Socket<Record<string, (...args: any[]) => void>, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface CommandContext {
   socket: ShopSocket;

@@ -11,7 +11,7 @@ const typing = (isTyping: boolean) =>
   });
 
 /** Support chat commands from Socket.IO clients: the same service calls as the support mutations. */
-export const supportCommands: Record<string, Command> = {
+export const supportCommands = {
   /**
    * `{ issue, priority? }` opens a chat; `{ chatId }` rejoins one the caller may access. The socket
    * joins `support_<chatId>`, becomes that chat's default for `support_message`, and gets
@@ -49,4 +49,4 @@ export const supportCommands: Record<string, Command> = {
 
   typing_start: typing(true),
   typing_stop: typing(false),
-};
+} satisfies Record<string, Command>;

@@ -9,7 +9,7 @@ const wishlistUpdated = z.object({
 });
 
 /** `wishlist_updated` from a client: the same service calls as addToWishlist / removeFromWishlist. */
-export const wishlistCommands: Record<string, Command> = {
+export const wishlistCommands = {
   wishlist_updated: command({
     schema: wishlistUpdated,
     auth: true,
@@ -19,4 +19,4 @@ export const wishlistCommands: Record<string, Command> = {
       return d.action === 'item_added' ? ctx.services.wishlist.add(userId, target) : ctx.services.wishlist.remove(userId, target);
     },
   }),
-};
+} satisfies Record<string, Command>;
