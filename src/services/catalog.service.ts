@@ -7,6 +7,7 @@ import { badInput, conflict, notFound } from '../errors';
 import type { Product, ProductConnection, ProductFilter } from '../schema/types/product.type';
 import { discounted, nowIso, toCents, toMoney, type ServiceDeps } from './context';
 import type { StockService } from './stock.service';
+import { afterCursor, connection, pageSize } from './pagination';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
 const money = z.number().positive('must be positive').max(100000).refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, 'at most two decimals');
@@ -49,15 +50,6 @@ const filterSchema = z.object({
 /** Effective price expression: base price less the largest active flash-sale discount. */
 const DISCOUNT_SQL = `coalesce((select max(fs.discount_percentage) from flash_sale_products fsp
   join flash_sales fs on fs.id = fsp.flash_sale_id where fsp.product_id = p.id and fs.state = 'active'), 0)`;
-
-const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !idSchema.safeParse(id).success) {
-    throw badInput('Invalid cursor', [{ path: 'after', message: 'is not a cursor from this API' }]);
-  }
-  return { createdAt, id };
-}
 
 /** Sizes in numeric order where they are numbers ('8' before '10'), then colour. */
 export const compareVariants = (a: { size: string; color: string }, b: { size: string; color: string }) =>
@@ -119,8 +111,7 @@ export class CatalogService {
 
   /** Relay pagination in (created_at, id) order: stable under inserts, no duplicates or gaps. */
   async products(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null }): Promise<ProductConnection> {
-    const first = args.first ?? 20;
-    if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('first must be between 1 and 100', [{ path: 'first', message: 'must be between 1 and 100' }]);
+    const first = pageSize(args.first);
     const f = parseInput(filterSchema, args.filter ?? null, 'filter') ?? {};
     const where: string[] = [];
     const params: unknown[] = [];
@@ -153,10 +144,10 @@ export class CatalogService {
     const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from products p ${filterSql}`, params);
     const pageWhere = [...where];
     const pageParams = [...params];
-    if (args.after) {
-      const c = decodeCursor(args.after);
-      pageWhere.push('(p.created_at, p.id) > (?::timestamptz, ?::uuid)');
-      pageParams.push(c.createdAt, c.id);
+    const after = afterCursor('p', args.after, 'asc');
+    if (after) {
+      pageWhere.push(after.sql);
+      pageParams.push(...after.params);
     }
     const rows = await em.execute<Array<{ id: string }>>(
       `select p.id from products p ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
@@ -168,17 +159,7 @@ export class CatalogService {
     const byId = new Map(entities.map((p) => [p.id, p]));
     const ordered = ids.map((i) => byId.get(i)!).filter(Boolean);
     const nodes = await this.views(em, ordered);
-    const edges = nodes.map((node, i) => ({ cursor: encodeCursor(ordered[i].createdAt, node.id), node }));
-    return {
-      edges,
-      totalCount: Number(count),
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        hasPreviousPage: !!args.after,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-    };
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
   }
 
   /** Admin: a product with its variants and their stock. */

@@ -11,6 +11,7 @@ import type { CatalogService } from './catalog.service';
 import { discounted, nowIso, toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
 import type { StockChange, StockService } from './stock.service';
+import { afterCursor, connection, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max, `at most ${max} characters`);
@@ -92,14 +93,6 @@ interface Placed {
 
 const iso = (d: Date | string | null) => (d == null ? null : new Date(d).toISOString());
 
-const encodeCursor = (createdAt: string, id: string) => Buffer.from(`${createdAt}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !idSchema.safeParse(id).success) {
-    throw badInput('Invalid cursor', [{ path: 'after', message: 'is not a cursor from this API' }]);
-  }
-  return { createdAt, id };
-}
 
 /** Checkout and orders: all writes in one transaction each, events after commit. */
 export class OrderService {
@@ -318,19 +311,16 @@ export class OrderService {
     params: unknown[],
     args: { first?: number | null; after?: string | null },
   ): Promise<OrderConnection> {
-    const first = args.first ?? 20;
-    if (!Number.isInteger(first) || first < 1 || first > 100) {
-      throw badInput('first must be between 1 and 100', [{ path: 'first', message: 'must be between 1 and 100' }]);
-    }
+    const first = pageSize(args.first);
     const em = this.deps.orm.em.fork();
     const filter = where.length ? `where ${where.join(' and ')}` : '';
     const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from orders o ${filter}`, params);
     const pageWhere = [...where];
     const pageParams = [...params];
-    if (args.after) {
-      const c = decodeCursor(args.after);
-      pageWhere.push('(o.created_at, o.id) < (?::timestamptz, ?::uuid)');
-      pageParams.push(c.createdAt, c.id);
+    const after = afterCursor('o', args.after, 'desc');
+    if (after) {
+      pageWhere.push(after.sql);
+      pageParams.push(...after.params);
     }
     const rows = await em.execute<Array<{ id: string }>>(
       `select o.id from orders o ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
@@ -338,17 +328,7 @@ export class OrderService {
       [...pageParams, first + 1],
     );
     const nodes = await this.load(em, rows.slice(0, first).map((r) => String(r.id)), viewer);
-    const edges = nodes.map((node) => ({ cursor: encodeCursor(node.createdAt, node.id), node }));
-    return {
-      edges,
-      totalCount: Number(count),
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        hasPreviousPage: !!args.after,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-    };
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
   }
 
   /** Orders by id, in the order given, with their lines and history; `customer` only for admins. */

@@ -6,6 +6,7 @@ import { badInput, conflict, notFound } from '../errors';
 import type { Review, ReviewConnection } from '../schema/types/review.type';
 import { nowIso, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
+import { afterCursor, connection, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
 const createSchema = z.object({
@@ -37,14 +38,6 @@ const REVIEW_SELECT = `select r.id::text as id, r.product_id::text as product_id
 const iso = (d: Date | string) => new Date(d).toISOString();
 const average = (sum: number, count: number) => (count ? Math.round((sum / count) * 100) / 100 : 0);
 
-const encodeCursor = (createdAt: string, id: string) => Buffer.from(`${createdAt}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(String(cursor), 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !idSchema.safeParse(id).success) {
-    throw badInput('Invalid cursor', [{ path: 'after', message: 'is not a cursor from this API' }]);
-  }
-  return { createdAt, id };
-}
 
 /**
  * Reviews and moderation: one review per user and product, `pending` until an admin approves it.
@@ -90,10 +83,7 @@ export class ReviewService {
    * for admins. An unknown product is NOT_FOUND.
    */
   async list(viewer: Viewer | null, args: { productId: string; first?: number | null; after?: string | null }): Promise<ReviewConnection> {
-    const first = args.first ?? 20;
-    if (!Number.isInteger(first) || first < 1 || first > 100) {
-      throw badInput('first must be between 1 and 100', [{ path: 'first', message: 'must be between 1 and 100' }]);
-    }
+    const first = pageSize(args.first);
     if (!idSchema.safeParse(args.productId).success) throw notFound('Product', String(args.productId));
     const em = this.deps.orm.em.fork();
     const product = await em.execute('select 1 from products where id = ?', [args.productId]);
@@ -102,34 +92,20 @@ export class ReviewService {
     const params: unknown[] = [args.productId];
     if (!isAdmin(viewer)) where.push(`r.status = 'approved'`);
     const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from reviews r where ${where.join(' and ')}`, params);
-    if (args.after) {
-      const c = decodeCursor(args.after);
-      where.push('(r.created_at, r.id) < (?::timestamptz, ?::uuid)');
-      params.push(c.createdAt, c.id);
+    const after = afterCursor('r', args.after, 'desc');
+    if (after) {
+      where.push(after.sql);
+      params.push(...after.params);
     }
     const rows = await em.execute<ReviewRow[]>(
       `${REVIEW_SELECT} where ${where.join(' and ')} order by r.created_at desc, r.id desc limit ?`, [...params, first + 1]);
-    const edges = rows.slice(0, first).map((r) => {
-      const node = this.view(r);
-      return { cursor: encodeCursor(new Date(r.created_at).toISOString(), node.id), node };
-    });
-    return {
-      edges,
-      totalCount: Number(count),
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        hasPreviousPage: !!args.after,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-    };
+    const nodes = rows.slice(0, first).map((r) => this.view(r));
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
   }
 
   /** Admin: reviews awaiting moderation, oldest first. */
   async pending(first = 50): Promise<Review[]> {
-    if (!Number.isInteger(first) || first < 1 || first > 100) {
-      throw badInput('first must be between 1 and 100', [{ path: 'first', message: 'must be between 1 and 100' }]);
-    }
+    pageSize(first);
     const rows = await this.deps.orm.em.fork().execute<ReviewRow[]>(
       `${REVIEW_SELECT} where r.status = 'pending' order by r.created_at, r.id limit ?`, [first]);
     return rows.map((r) => this.view(r));

@@ -1,0 +1,57 @@
+import { badInput } from '../errors';
+import { id as idSchema } from './validation';
+
+/**
+ * Keyset pagination on (created_at, id), shared by every Relay connection. Every created_at is
+ * written with millisecond precision, so a cursor's ISO string compares exactly.
+ */
+export interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+export const encodeCursor = (createdAt: Date | string, id: string): string =>
+  Buffer.from(`${new Date(createdAt).toISOString()}|${id}`).toString('base64url');
+
+export function decodeCursor(cursor: string): Cursor {
+  const [createdAt, id] = Buffer.from(String(cursor), 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !idSchema.safeParse(id).success) {
+    throw badInput('Invalid cursor', [{ path: 'after', message: 'is not a cursor from this API' }]);
+  }
+  return { createdAt, id };
+}
+
+/** A page size: 1–100, `fallback` when omitted. */
+export function pageSize(first: number | null | undefined, fallback = 20): number {
+  const n = first ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > 100) {
+    throw badInput('first must be between 1 and 100', [{ path: 'first', message: 'must be between 1 and 100' }]);
+  }
+  return n;
+}
+
+/** The condition "after this cursor" for a table alias, in ascending or descending order. */
+export function afterCursor(alias: string, after: string | null | undefined, order: 'asc' | 'desc'): { sql: string; params: unknown[] } | null {
+  if (!after) return null;
+  const c = decodeCursor(after);
+  return { sql: `(${alias}.created_at, ${alias}.id) ${order === 'asc' ? '>' : '<'} (?::timestamptz, ?::uuid)`, params: [c.createdAt, c.id] };
+}
+
+/** A Relay connection from one page of nodes (fetched with `first + 1` rows to know if more follow). */
+export function connection<T extends { id: string }>(
+  nodes: T[],
+  createdAtOf: (node: T) => Date | string,
+  opts: { first: number; fetched: number; after?: string | null; totalCount: number },
+) {
+  const edges = nodes.slice(0, opts.first).map((node) => ({ cursor: encodeCursor(createdAtOf(node), node.id), node }));
+  return {
+    edges,
+    totalCount: opts.totalCount,
+    pageInfo: {
+      hasNextPage: opts.fetched > opts.first,
+      hasPreviousPage: !!opts.after,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
