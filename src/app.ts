@@ -65,10 +65,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
     res.setHeader('X-Request-Id', id);
     (req as express.Request & { id: string }).id = id;
     const started = process.hrtime.bigint();
+    const path = req.path; // before routers strip their mount prefix
     res.on('finish', () => {
-      if (req.path === '/healthz' || req.path === '/readyz') return;
+      if (path === '/healthz' || path === '/readyz') return;
       logger.info({
-        reqId: id, method: req.method, path: req.path, status: res.statusCode,
+        reqId: id, method: req.method, path, status: res.statusCode,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
       }, 'http request');
     });
@@ -113,6 +114,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     introspection: config.introspection,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
+    // main.ts handles SIGTERM/SIGINT; Apollo's own handlers would race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError,
     parseOptions: { maxTokens: config.limits.maxTokens },
@@ -191,8 +194,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       closed = true;
       bridge.close();
       io.disconnectSockets(true);
-      await new Promise<void>((r) => io.close(() => r()));
+      // Apollo's drain closes the graphql-ws sockets first: io.close() waits for the HTTP server,
+      // which would otherwise wait on them forever.
       await apollo.stop();
+      await new Promise<void>((r) => io.close(() => r()));
       if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
     },
   };

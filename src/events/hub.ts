@@ -84,8 +84,17 @@ export class RedisBackend implements PubSubBackend {
     this.pubsub.unsubscribe(id);
   }
 
+  /** QUIT when connected; a client waiting for an unreachable Redis is just dropped. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
+    await Promise.allSettled([this.publisher, this.subscriber].map(async (c) => {
+      if (c.status !== 'ready') return c.disconnect();
+      const timer = setTimeout(() => c.disconnect(), 1000);
+      try {
+        await c.quit();
+      } finally {
+        clearTimeout(timer);
+      }
+    }));
   }
 }
 

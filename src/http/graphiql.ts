@@ -36,7 +36,7 @@ const init = `(function () {
     fetcher: fetcher,
     defaultEditorToolsVisibility: true,
     shouldPersistHeaders: false,
-    defaultHeaders: '{\\n  "Authorization": "Bearer <token from login>"\\n}',
+    defaultHeaders: '{}',
     defaultQuery: '# Welcome to the Shoe Store API.\\n# Log in with the demo credentials printed at start-up,\\n# paste the token into the Headers pane, then try a subscription.\\n\\nquery Catalogue {\\n  products(first: 5) {\\n    totalCount\\n    edges { node { id name brand price variants { size color stock } } }\\n  }\\n}\\n'
   }));
 })();`;

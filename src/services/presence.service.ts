@@ -404,12 +404,27 @@ export class PresenceService {
     this.generation++;
     this.timers.forEach(clearTimeout);
     this.timers = [];
-    const results = await Promise.allSettled(
-      [...this.local].filter(([, c]) => c.userId).map(async ([connectionId, c]) => ((await this.store.disconnect(c.userId!, connectionId)) ? c.userId! : null)),
-    );
-    const gone = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
-    if (results.some((r) => r.status === 'rejected')) this.deps.logger.warn('presence: some connections could not be removed at stop');
-    await this.publishOffline(gone).catch(() => undefined);
-    await this.store.retire().catch(() => undefined);
+    // Bounded: with Redis down its client would wait for it forever. What is not cleaned up here
+    // expires with this instance's report TTL, and the leader then sweeps it.
+    await withinMs(STOP_BUDGET_MS, (async () => {
+      const results = await Promise.allSettled(
+        [...this.local].filter(([, c]) => c.userId).map(async ([connectionId, c]) => ((await this.store.disconnect(c.userId!, connectionId)) ? c.userId! : null)),
+      );
+      const gone = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+      if (results.some((r) => r.status === 'rejected')) this.deps.logger.warn('presence: some connections could not be removed at stop');
+      await this.publishOffline(gone).catch(() => undefined);
+      await this.store.retire().catch(() => undefined);
+    })()).catch(() => this.deps.logger.warn('presence: cleanup at stop timed out (Redis unreachable?)'));
   }
+}
+
+const STOP_BUDGET_MS = 2000;
+
+/** Resolves with `work`, or rejects once `ms` have passed. */
+function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -14,10 +14,17 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const base = mkdtempSync(path.join(os.tmpdir(), 'shoe-store-test-'));
   chmodSync(base, 0o755); // the postgres OS user (when run as root) must reach the data dir
-  const [pg, redis] = await Promise.all([
-    startEmbeddedPostgres({ dataDir: path.join(base, 'pg'), fast: true, database: 'shop_template' }),
+  const [pgStart, redisStart] = await Promise.allSettled([
+    startEmbeddedPostgres({ dataDir: path.join(base, 'pg'), fast: true, database: 'shop_template', port: 0 }),
     startRedis(),
   ]);
+  if (pgStart.status === 'rejected' || redisStart.status === 'rejected') {
+    // Leave nothing running behind a failed setup.
+    if (pgStart.status === 'fulfilled') await pgStart.value.stop().catch(() => undefined);
+    if (redisStart.status === 'fulfilled') await redisStart.value.stop().catch(() => undefined);
+    throw pgStart.status === 'rejected' ? pgStart.reason : (redisStart as PromiseRejectedResult).reason;
+  }
+  const [pg, redis] = [pgStart.value, redisStart.value];
   const orm = await initOrm(pg.url, { pool: 2 });
   await orm.close(true);
   // MikroORM keeps entity metadata on globalThis; jest hands this realm's globals to the test
