@@ -1,0 +1,217 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { io as ioClient } from 'socket.io-client';
+import { collect, gql, gqlOk, waitFor, wsClient } from '../support/clients';
+import { freePort } from '../support/redis-server';
+
+/**
+ * The real process, as `npm start` runs it: `node dist/src/main.js` against a fresh database.
+ * Start-up (migrations, demo data once, printed URLs and credentials), SIGTERM/SIGINT draining to
+ * exit 0, and the production refusal without JWT_SECRET.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const MAIN = path.join(ROOT, 'dist/src/main.js');
+const SECRET = 'lifecycle-secret-0123456789-0123456789-abcdef';
+
+/** The newest modification time under the given folders (TypeScript sources only). */
+function newestSource(dirs: string[]): number {
+  let newest = 0;
+  const visit = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) for (const f of readdirSync(p)) visit(path.join(p, f));
+    else if (p.endsWith('.ts')) newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const d of dirs) if (existsSync(d)) visit(d);
+  return newest;
+}
+
+/** Builds dist/ only when it is missing or older than the sources (a build takes several seconds). */
+function ensureBuilt(): void {
+  const fresh = existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestSource(['src', 'migrations'].map((d) => path.join(ROOT, d)));
+  if (fresh) return;
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(env: Record<string, string | undefined>): Proc {
+  const base = { ...process.env };
+  for (const k of ['REDIS_URL', 'DATABASE_URL', 'JWT_SECRET', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'SEED_DEMO_DATA', 'PORT', 'NODE_ENV']) delete base[k];
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: { ...base, HOST: '127.0.0.1', LOG_LEVEL: process.env.LIFECYCLE_LOG_LEVEL ?? 'warn', ...env } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, out: () => out, exited };
+}
+
+async function ready(p: Proc): Promise<void> {
+  let gone = false;
+  void p.exited.then(() => (gone = true));
+  await waitFor(() => gone || /Shoe Store API ready/.test(p.out()), 60_000, 'the printed start-up banner');
+  if (gone) throw new Error(`the process exited during start-up:\n${p.out()}`);
+}
+
+/** Waits for the exit, at most `ms`; kills it (and fails) past that. */
+async function exitWithin(p: Proc, ms: number) {
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
+  const r = await Promise.race([p.exited, timeout]);
+  if (r === 'timeout') {
+    p.child.kill('SIGKILL');
+    throw new Error(`the process did not exit within ${ms} ms:\n${p.out()}`);
+  }
+  return r;
+}
+
+describe('process lifecycle (node dist/src/main.js)', () => {
+  const server = new URL(process.env.TEST_TEMPLATE_DATABASE_URL!);
+  const dbName = `life_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const databaseUrl = Object.assign(new URL(server.toString()), { pathname: `/${dbName}` }).toString();
+  const adminUrl = Object.assign(new URL(server.toString()), { pathname: '/postgres' }).toString();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shoe-life-'));
+  const running: Proc[] = [];
+  const timings: Record<string, number> = {};
+
+  const pgAdmin = async (sql: string) => {
+    const c = new Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    const t = Date.now();
+    ensureBuilt();
+    timings.buildCheckMs = Date.now() - t;
+    // An empty database: the process migrates it itself.
+    await pgAdmin(`CREATE DATABASE ${dbName} TEMPLATE template0`);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+    if (process.env.LIFECYCLE_TIMINGS) process.stderr.write(`[lifecycle] ${JSON.stringify(timings)}\n`);
+  });
+
+  const launch = async (extra: Record<string, string> = {}) => {
+    const port = await freePort();
+    const t = Date.now();
+    const p = start({ DATABASE_URL: databaseUrl, PORT: String(port), SEED_DEMO_DATA: 'true', JWT_SECRET: SECRET, NODE_ENV: 'development', DATA_DIR: dataDir, ...extra });
+    running.push(p);
+    await ready(p);
+    return { p, port, url: `http://127.0.0.1:${port}`, ms: Date.now() - t };
+  };
+
+  const demoCredentials = (out: string) => {
+    const password = /password for both: (\S+?)\)/.exec(out)?.[1];
+    const admin = /^\s+admin\s+(\S+@\S+)/m.exec(out)?.[1];
+    const customer = /^\s+customer\s+(\S+@\S+)/m.exec(out)?.[1];
+    return { password: password!, admin: admin!, customer: customer! };
+  };
+
+  const LOGIN = 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token user { email role } } }';
+
+  it('starts on an empty database: migrates, seeds 20 products once, prints URLs and demo credentials; SIGTERM exits 0', async () => {
+    const { p, port, url, ms } = await launch();
+    timings.firstStartMs = ms;
+    const out = p.out();
+    expect(out).toContain(`http://localhost:${port}/graphql`);
+    expect(out).toContain(`ws://localhost:${port}/graphql`);
+    expect(out).toContain(`http://localhost:${port}/healthz`);
+    expect(out).toMatch(/Demo catalogue loaded: 20 products/);
+
+    const r = await gqlOk(url, '{ products(first: 100) { totalCount edges { node { brand category variants { stock } } } } }');
+    expect(r.products.totalCount).toBe(20);
+    const nodes = r.products.edges.map((e: { node: { brand: string; category: string; variants: Array<{ stock: number }> } }) => e.node);
+    expect(new Set(nodes.map((n: { brand: string }) => n.brand)).size).toBeGreaterThanOrEqual(5);
+    expect(new Set(nodes.map((n: { category: string }) => n.category)).size).toBeGreaterThanOrEqual(3);
+    const stocks = nodes.flatMap((n: { variants: Array<{ stock: number }> }) => n.variants.map((v) => v.stock));
+    expect(stocks).toContain(0);
+    expect(stocks.some((s: number) => s > 0 && s <= 5)).toBe(true);
+
+    const creds = demoCredentials(out);
+    const admin = await gqlOk(url, LOGIN, { e: creds.admin, p: creds.password });
+    expect(admin.login.user.role).toBe('ADMIN');
+    const customer = await gqlOk(url, LOGIN, { e: creds.customer, p: creds.password });
+    expect(customer.login.user.role).toBe('CUSTOMER');
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+
+    // Open connections on both realtime transports must not hold the process up.
+    const socket = ioClient(url, { transports: ['websocket'], auth: { token: admin.login.token }, reconnection: false, forceNew: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    const ws = wsClient(`ws://127.0.0.1:${port}/graphql`, admin.login.token);
+    const sub = collect(ws, 'subscription { inventoryUpdate { productId stockChange } }');
+    await waitFor(async () => {
+      // The subscription is live once a stock change reaches it.
+      const firstId = (await gqlOk(url, '{ products(first: 1) { edges { node { id variants { size color } } } } }')).products.edges[0].node;
+      await gql(url, 'mutation($id: ID!, $v: VariantInput!) { adjustStock(productId: $id, variant: $v, delta: 1) { id } }', { id: firstId.id, v: firstId.variants[0] }, admin.login.token);
+      return sub.events.length > 0;
+    }, 10_000, 'a subscription event before shutdown');
+    let socketClosed = false;
+    socket.on('disconnect', () => (socketClosed = true));
+
+    const t = Date.now();
+    p.child.kill('SIGTERM');
+    const exit = await exitWithin(p, 10_000);
+    timings.sigtermExitMs = Date.now() - t;
+    expect(exit).toEqual({ code: 0, signal: null });
+    // Both clients are told: Socket.IO disconnects, the graphql-ws socket closes.
+    await waitFor(() => socketClosed && (sub.completed || sub.errors.length > 0), 5_000, 'clients to see the shutdown');
+    socket.close();
+    await ws.dispose();
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  }, 90_000);
+
+  it('a restart on the same database reuses it and does not seed twice; ADMIN_EMAIL is promoted; SIGINT exits 0', async () => {
+    const { p, url, ms } = await launch({ ADMIN_EMAIL: 'Boss@Example.com', ADMIN_PASSWORD: 'boss-password-123' });
+    timings.restartMs = ms;
+    expect(p.out()).not.toMatch(/Demo catalogue loaded/);
+    const r = await gqlOk(url, '{ products(first: 100) { totalCount } }');
+    expect(r.products.totalCount).toBe(20);
+    const boss = await gqlOk(url, LOGIN, { e: 'boss@example.com', p: 'boss-password-123' });
+    expect(boss.login.user).toEqual({ email: 'boss@example.com', role: 'ADMIN' });
+    // Demo accounts are still there (not duplicated: emails are unique) and still work.
+    const creds = demoCredentials(p.out());
+    expect((await gqlOk(url, LOGIN, { e: creds.customer, p: creds.password })).login.user.role).toBe('CUSTOMER');
+    p.child.kill('SIGINT');
+    expect(await exitWithin(p, 10_000)).toEqual({ code: 0, signal: null });
+  }, 90_000);
+
+  it('refuses to start in production without JWT_SECRET (or with a short one), with a clear message', async () => {
+    const port = await freePort();
+    const missing = start({ DATABASE_URL: databaseUrl, PORT: String(port), NODE_ENV: 'production', DATA_DIR: dataDir });
+    running.push(missing);
+    const m = await exitWithin(missing, 20_000);
+    expect(m.code).not.toBe(0);
+    expect(missing.out()).toMatch(/JWT_SECRET is required when NODE_ENV=production/);
+    expect(missing.out()).not.toMatch(/Shoe Store API ready/);
+
+    const short = start({ DATABASE_URL: databaseUrl, PORT: String(port), NODE_ENV: 'production', JWT_SECRET: 'too-short', DATA_DIR: dataDir });
+    running.push(short);
+    const s = await exitWithin(short, 20_000);
+    expect(s.code).not.toBe(0);
+    expect(short.out()).toMatch(/JWT_SECRET must be at least 32 characters/);
+    // Nothing was listening on the port.
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  }, 60_000);
+});

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { initOrm } from '../../src/db/orm';
+
+/** The migrations bring an EMPTY database to the whole data model, and running them again does nothing. */
+describe('migrations from an empty database', () => {
+  const server = new URL(process.env.TEST_TEMPLATE_DATABASE_URL!);
+  const name = `blank_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const url = Object.assign(new URL(server.toString()), { pathname: `/${name}` }).toString();
+  const adminUrl = Object.assign(new URL(server.toString()), { pathname: '/postgres' }).toString();
+  let db: Client;
+
+  const admin = async <T>(fn: (c: Client) => Promise<T>): Promise<T> => {
+    const c = new Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    // A blank database from template0: no tables, no types, no migration table.
+    await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE template0`));
+    db = new Client({ connectionString: url });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  });
+
+  const tables = async () =>
+    (await db.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public' order by 1`)).rows.map((r) => r.table_name);
+
+  const migrationFiles = readdirSync(path.join(__dirname, '../../migrations'))
+    .filter((f) => /^Migration\d+.*\.ts$/.test(f))
+    .map((f) => f.replace(/\.ts$/, ''))
+    .sort();
+
+  it('starts with nothing', async () => {
+    expect(await tables()).toEqual([]);
+  });
+
+  it('creates every table of the data model', async () => {
+    const orm = await initOrm(url, { pool: 2 });
+    await orm.close(true);
+    const t = await tables();
+    for (const table of [
+      'users', 'products', 'product_variants', 'carts', 'cart_items', 'orders', 'order_items', 'order_status_history',
+      'flash_sales', 'flash_sale_products', 'reviews', 'wishlists', 'wishlist_items', 'support_chats',
+      'support_messages', 'product_views', 'user_activities', 'mikro_orm_migrations',
+    ]) {
+      expect(t).toContain(table);
+    }
+    const applied = (await db.query<{ name: string }>('select name from mikro_orm_migrations order by id')).rows.map((r) => r.name.replace(/\.(ts|js)$/, ''));
+    expect(applied).toEqual(migrationFiles);
+  });
+
+  it('has CHECK (stock >= 0) on variants, and variants unique per product + size + colour', async () => {
+    const check = await db.query<{ def: string }>(
+      `select pg_get_constraintdef(c.oid) as def from pg_constraint c join pg_class t on t.oid = c.conrelid
+        where t.relname = 'product_variants' and c.contype = 'c'`,
+    );
+    expect(check.rows.map((r) => r.def)).toContainEqual(expect.stringMatching(/CHECK \(\(stock >= 0\)\)/));
+
+    const pid = randomUUID();
+    await db.query(`insert into products (id, name, brand, category, price_cents, created_at, updated_at) values ($1, 'P', 'B', 'c', 1000, now(), now())`, [pid]);
+    await expect(db.query(`insert into product_variants (id, product_id, size, color, sku, stock) values ($1, $2, '9', 'red', 'SKU-NEG', -1)`, [randomUUID(), pid]))
+      .rejects.toMatchObject({ code: '23514' });
+    await db.query(`insert into product_variants (id, product_id, size, color, sku, stock) values ($1, $2, '9', 'red', 'SKU-1', 1)`, [randomUUID(), pid]);
+    await expect(db.query(`insert into product_variants (id, product_id, size, color, sku, stock) values ($1, $2, '9', 'red', 'SKU-2', 1)`, [randomUUID(), pid]))
+      .rejects.toMatchObject({ code: '23505' });
+    await expect(db.query(`update product_variants set stock = stock - 2 where product_id = $1`, [pid])).rejects.toMatchObject({ code: '23514' });
+    // Emails are unique (stored lower-case by the service).
+    await db.query(`insert into users (id, email, name, password_hash, created_at) values ($1, 'a@b.c', 'A', 'x', now())`, [randomUUID()]);
+    await expect(db.query(`insert into users (id, email, name, password_hash, created_at) values ($1, 'a@b.c', 'A2', 'x', now())`, [randomUUID()]))
+      .rejects.toMatchObject({ code: '23505' });
+  });
+
+  it('a second initOrm is a no-op and keeps the data', async () => {
+    const before = (await db.query('select id, name, executed_at from mikro_orm_migrations order by id')).rows;
+    const orm = await initOrm(url, { pool: 2 });
+    try {
+      expect(await orm.getMigrator().getPendingMigrations()).toEqual([]);
+    } finally {
+      await orm.close(true);
+    }
+    expect((await db.query('select id, name, executed_at from mikro_orm_migrations order by id')).rows).toEqual(before);
+    expect((await db.query('select count(*)::int as n from product_variants')).rows[0].n).toBe(1);
+  });
+});
