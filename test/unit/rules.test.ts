@@ -1,0 +1,113 @@
+import { adminAudience, cartAudience, everyone, productAudience, supportAudience, userAudience } from '../../src/events/audience';
+import { parseRoom, rooms } from '../../src/events/rooms';
+import { TokenBucket } from '../../src/bridge/rate-limit';
+import { OrderStatus } from '../../src/entities/order.entity';
+import { Role } from '../../src/entities/user.entity';
+import { canMove } from '../../src/services/order.service';
+import { discounted, toCents, toMoney } from '../../src/services/context';
+import { compareVariants } from '../../src/services/catalog.service';
+import type { Viewer } from '../../src/auth/viewer';
+
+const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const alice: Viewer = { id: id(1), email: 'a@x', name: 'A', role: Role.CUSTOMER };
+const bob: Viewer = { id: id(2), email: 'b@x', name: 'B', role: Role.CUSTOMER };
+const admin: Viewer = { id: id(3), email: 'c@x', name: 'C', role: Role.ADMIN };
+
+describe('room names', () => {
+  it('parses exactly the rooms of the contract', () => {
+    expect(parseRoom('admin')).toEqual({ kind: 'admin' });
+    expect(parseRoom(rooms.user(id(1)))).toEqual({ kind: 'user', id: id(1) });
+    expect(parseRoom(rooms.product(id(2)))).toEqual({ kind: 'product', id: id(2) });
+    expect(parseRoom(rooms.support(id(3)))).toEqual({ kind: 'support', id: id(3) });
+    for (const bad of ['ADMIN', 'admin ', ' admin', '__proto__', 'constructor', 'user_', 'user_1', `user_${id(1)} `,
+      `USER_${id(1)}`, rooms.cart(id(1)), 'product_../../etc', 'x'.repeat(200), 42, null, undefined, {}, ['admin']]) {
+      expect(parseRoom(bad)).toBeNull();
+    }
+  });
+});
+
+describe('audience rules', () => {
+  it('user and cart events reach their owner only, and need a signed-in subscriber', () => {
+    for (const a of [userAudience(), cartAudience()]) {
+      expect(a.accepts({ userId: alice.id }, alice, {})).toBe(true);
+      expect(a.accepts({ userId: alice.id }, bob, {})).toBe(false);
+      expect(a.accepts({ userId: alice.id }, null, {})).toBe(false);
+      expect(() => a.authorize(null, {})).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
+    }
+    expect(userAudience().rooms({ userId: alice.id })).toEqual([`user_${alice.id}`]);
+    expect(cartAudience().rooms({ userId: alice.id })).toEqual([`cart_${alice.id}`]);
+  });
+
+  it('admin events: FORBIDDEN to customers, UNAUTHENTICATED to anonymous, the admin room on Socket.IO', () => {
+    const a = adminAudience();
+    expect(() => a.authorize(alice, {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(() => a.authorize(null, {})).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
+    expect(() => a.authorize(admin, {})).not.toThrow();
+    expect(a.accepts({}, alice, {})).toBe(false);
+    expect(a.rooms({})).toEqual(['admin']);
+  });
+
+  it('product events match the subscribed product', () => {
+    const a = productAudience();
+    expect(a.accepts({ productId: id(5) }, null, { productId: id(5) })).toBe(true);
+    expect(a.accepts({ productId: id(5) }, null, { productId: id(6) })).toBe(false);
+    expect(a.rooms({ productId: id(5) })).toEqual([`product_${id(5)}`]);
+  });
+
+  it('everyone events honour an optional product filter', () => {
+    const a = everyone({ arg: 'productIds', routeKey: 'productId' });
+    expect(a.accepts({ productId: id(5) }, null, {})).toBe(true);
+    expect(a.accepts({ productId: id(5) }, null, { productIds: [] })).toBe(true);
+    expect(a.accepts({ productId: id(5) }, null, { productIds: [id(5), id(7)] })).toBe(true);
+    expect(a.accepts({ productId: id(5) }, null, { productIds: [id(7)] })).toBe(false);
+    expect(a.rooms({})).toBeNull();
+  });
+
+  it('support events go to the chat and never back to the typer', () => {
+    const a = supportAudience();
+    const route = { chatId: id(9), exceptUserId: admin.id };
+    expect(a.accepts(route, alice, { chatId: id(9) })).toBe(true);
+    expect(a.accepts(route, admin, { chatId: id(9) })).toBe(false);
+    expect(a.accepts(route, alice, { chatId: id(8) })).toBe(false);
+    expect(a.rooms(route)).toEqual([`support_${id(9)}`]);
+    expect(a.exceptRooms!(route)).toEqual([`user_${admin.id}`]);
+  });
+});
+
+describe('money', () => {
+  it('keeps cents exact and rounds discounts to the cent', () => {
+    expect(toCents(149.99)).toBe(14999);
+    expect(toCents(0.1 + 0.2)).toBe(30);
+    expect(toMoney(14999)).toBe(149.99);
+    expect(discounted(14999, 20)).toBe(11999);
+    expect(discounted(999, 15)).toBe(849);
+    expect(discounted(1000, 0)).toBe(1000);
+  });
+
+  it('orders sizes numerically, then by colour', () => {
+    const sorted = [{ size: '10', color: 'black' }, { size: '8', color: 'white' }, { size: '8', color: 'black' }, { size: '9.5', color: 'red' }].sort(compareVariants);
+    expect(sorted.map((v) => `${v.size}/${v.color}`)).toEqual(['8/black', '8/white', '9.5/red', '10/black']);
+  });
+});
+
+describe('order status machine', () => {
+  const S = OrderStatus;
+  it('allows exactly the moves of the contract', () => {
+    const allowed = new Set([
+      'pending>confirmed', 'confirmed>processing', 'processing>shipped', 'shipped>delivered',
+      'pending>cancelled', 'confirmed>cancelled', 'processing>cancelled', 'delivered>refunded',
+    ]);
+    for (const from of Object.values(S)) {
+      for (const to of Object.values(S)) {
+        expect([`${from}>${to}`, canMove(from, to)]).toEqual([`${from}>${to}`, allowed.has(`${from}>${to}`)]);
+      }
+    }
+  });
+});
+
+describe('token bucket', () => {
+  it('allows the burst, then refuses until time refills it', () => {
+    const b = new TokenBucket(3, 60_000);
+    expect([b.take(), b.take(), b.take(), b.take()]).toEqual([true, true, true, false]);
+  });
+});
