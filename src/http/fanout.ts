@@ -1,113 +1,169 @@
 import {
-  createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult,
+  execute, getArgumentValues, getOperationAST, Kind, locatedError, subscribe,
+  type ExecutionArgs, type ExecutionResult, type FieldNode, type GraphQLField,
 } from 'graphql';
-import type { WebSocket } from 'ws';
-import type { Envelope } from '../events/audience';
+import { WebSocket } from 'ws';
+import type { Envelope, SubscriptionArgs } from '../events/audience';
+import { eventList, type EventDefinition } from '../events/catalogue';
+import type { EventHub } from '../events/hub';
+import type { Logger } from '../logger';
+import { authorizeSubscription } from '../resolvers/subscription.resolver';
+import type { GqlContext } from '../schema/context';
+
+/** Where one graphql-ws subscription writes: its socket and its operation id. */
+export interface FanoutTarget {
+  socket: WebSocket;
+  id: string;
+}
+
+interface Member {
+  socket: WebSocket;
+  /** `{"id":"<id>","type":"next","payload":` — the shared JSON and `}` complete the message. */
+  prefix: string;
+}
+
+/** Subscribers that receive exactly the same messages: same event, audience group and operation. */
+interface Group {
+  key: string;
+  def: EventDefinition;
+  viewer: GqlContext['viewer'];
+  args: SubscriptionArgs;
+  operationKey: string;
+  exec: ExecutionArgs;
+  members: Set<Member>;
+  off?: () => void;
+}
+
+const byField = new Map(eventList.map((d) => [d.field, d]));
 
 /**
- * The fan-out engine: GraphQL subscribers of the same event with the same document and variables
- * share ONE execution and ONE serialised result per event; each subscriber's socket then gets
- * `{"id":…,"type":"next","payload":<shared JSON>}` without re-executing or re-serialising.
+ * The fan-out engine: graphql-ws subscribers of a catalogue event are grouped by (event, audience
+ * group, operation text + variables). A group listens to the EventHub once, checks its audience
+ * rule once per event, and the event is executed and serialised once per operation — then the
+ * same string is written to every member's socket as a graphql-ws `next` message. Per subscriber
+ * that leaves one string concatenation and one socket write: no per-subscriber iterator, execution
+ * or JSON.stringify.
  *
- * How: every event reaches all local subscribers as the same Envelope object (one pub/sub message
- * per instance). The first subscriber to map it executes and serialises; the rest find the result
- * in a WeakMap keyed by that envelope. Each subscriber still receives only what its audience rule
- * accepts (the per-subscriber filter runs before this), and payload resolution does not depend on
- * the viewer, so sharing by (event, document, variables) is exact.
- *
- * graphql-ws serialises each message itself; to keep its protocol handling untouched, subscribers
- * get a tiny marker result (`{"data":{"#fx":"<n>"}}`, a key no GraphQL response can contain) and
- * the WebSocket's `send` splices the shared JSON in place of the marker.
+ * graphql-ws keeps owning the protocol (connection, subscribe, errors, complete): for a grouped
+ * subscription it gets an iterator that yields nothing and, when graphql-ws ends it (client
+ * `complete` or socket close), removes the member. Operations the engine does not plan for (root
+ * fragments or directives) run through graphql's own `subscribe`.
  */
 export class FanoutEngine {
-  private byEnvelope = new WeakMap<object, Map<string, string>>();
-  /** Shared JSON by marker id. A marker is spliced a few microtasks after it is made; keep 30 s. */
-  private json = new Map<string, { text: string; at: number }>();
-  private next = 0;
-  private sweeper: NodeJS.Timeout;
+  private groups = new Map<string, Group>();
+  private results = new WeakMap<Envelope, Map<string, string>>();
+  /** Events executed and serialised, and messages written. */
   executions = 0;
   deliveries = 0;
 
-  constructor(private retainMs = 30_000) {
-    this.sweeper = setInterval(() => this.sweep(), Math.min(retainMs, 10_000));
-    this.sweeper.unref();
+  constructor(private hub: EventHub, private logger: Logger) {}
+
+  /** graphql-ws `subscribe` for one operation of one connection. */
+  async subscribe(args: ExecutionArgs, target: FanoutTarget, operationKey: string): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
+    const plan = this.plan(args);
+    if (!plan) return subscribe(args);
+    const { def, field, node } = plan;
+    const ctx = args.contextValue as GqlContext;
+    let argValues: SubscriptionArgs;
+    try {
+      argValues = getArgumentValues(field, node, args.variableValues ?? undefined) as SubscriptionArgs;
+      await authorizeSubscription(def, ctx, argValues);
+    } catch (err) {
+      return { errors: [locatedError(err, node, [node.alias?.value ?? node.name.value])] };
+    }
+    const key = `${def.name}\u0000${def.audience.groupKey(ctx.viewer, argValues)}\u0000${operationKey}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { key, def, viewer: ctx.viewer, args: argValues, operationKey, exec: args, members: new Set() };
+      this.groups.set(key, group);
+      const g = group;
+      g.off = await this.hub.on(def.name, (envelope) => this.deliver(g, envelope));
+    }
+    const member: Member = { socket: target.socket, prefix: `{"id":${JSON.stringify(target.id)},"type":"next","payload":` };
+    group.members.add(member);
+    return this.until(() => this.leave(group!, member));
   }
 
-  private sweep(): void {
-    const cutoff = Date.now() - this.retainMs;
-    for (const [id, entry] of this.json) {
-      if (entry.at >= cutoff) break; // insertion order = age order
-      this.json.delete(id);
+  /** Grouped subscriptions: a single root field of the catalogue, no fragments or directives. */
+  private plan(args: ExecutionArgs): { def: EventDefinition; field: GraphQLField<unknown, unknown>; node: FieldNode } | null {
+    const op = getOperationAST(args.document, args.operationName);
+    if (!op || op.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return null;
+    const node = op.selectionSet.selections[0];
+    if (node.kind !== Kind.FIELD || node.directives?.length) return null;
+    const def = byField.get(node.name.value);
+    const field = args.schema.getSubscriptionType()?.getFields()[node.name.value];
+    return def && field ? { def, field, node } : null;
+  }
+
+  private deliver(group: Group, envelope: Envelope): void {
+    if (!group.members.size || !group.def.audience.accepts(envelope.r, group.viewer, group.args)) return;
+    const json = this.result(group, envelope);
+    if (json === null) return;
+    for (const m of group.members) {
+      if (m.socket.readyState !== WebSocket.OPEN) continue;
+      m.socket.send(m.prefix + json + '}');
+      this.deliveries++;
     }
   }
 
-  close(): void {
-    clearInterval(this.sweeper);
-    this.json.clear();
-  }
-
-  /** graphql-ws `subscribe`: the source stream, mapped through the shared execution. */
-  async subscribe(args: ExecutionArgs, key: string): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
-    const source = await createSourceEventStream(args);
-    if (!isAsyncIterable(source)) return source as ExecutionResult;
-    const iterator = (source as AsyncIterable<Envelope>)[Symbol.asyncIterator]();
-    const map = (envelope: Envelope): ExecutionResult => this.result(args, key, envelope);
-    return {
-      [Symbol.asyncIterator]() {
-        return {
-          async next() {
-            const r = await iterator.next();
-            return r.done ? r : { done: false, value: map(r.value) };
-          },
-          async return() {
-            return (await iterator.return?.()) ?? { done: true, value: undefined };
-          },
-          async throw(err: unknown) {
-            if (iterator.throw) return iterator.throw(err);
-            throw err;
-          },
-        };
-      },
-    } as AsyncIterable<ExecutionResult>;
-  }
-
-  private result(args: ExecutionArgs, key: string, envelope: Envelope): ExecutionResult {
-    this.deliveries++;
-    let perEnvelope = this.byEnvelope.get(envelope);
-    if (!perEnvelope) this.byEnvelope.set(envelope, (perEnvelope = new Map()));
-    const marker = perEnvelope.get(key);
-    if (marker && this.json.has(marker)) return { data: { '#fx': marker } };
-    const result = execute({ ...args, rootValue: envelope }) as ExecutionResult;
-    if (result instanceof Promise || result.errors?.length) return result as ExecutionResult; // formatted per subscriber
+  /** The event as this operation's JSON result, executed once per (event, operation) on this instance. */
+  private result(group: Group, envelope: Envelope): string | null {
+    let perEnvelope = this.results.get(envelope);
+    if (!perEnvelope) this.results.set(envelope, (perEnvelope = new Map()));
+    const cached = perEnvelope.get(group.operationKey);
+    if (cached !== undefined) return cached;
+    const result = execute({ ...group.exec, rootValue: envelope }) as ExecutionResult;
+    if (result instanceof Promise || result.errors?.length) {
+      this.logger.error({ event: group.def.name, errors: result instanceof Promise ? 'async' : result.errors!.map((e) => e.message) },
+        'event payload does not fit its subscription');
+      return null;
+    }
     this.executions++;
-    const id = String(++this.next);
-    this.json.set(id, { text: JSON.stringify(result), at: Date.now() });
-    perEnvelope.set(key, id);
-    return { data: { '#fx': id } };
+    const json = JSON.stringify(result);
+    perEnvelope.set(group.operationKey, json);
+    return json;
   }
 
-  /** Replaces a marker payload in an outgoing graphql-ws message by the shared JSON. */
-  splice(message: string): string {
-    const at = message.lastIndexOf(MARKER);
-    if (at < 0) return message;
-    const start = at + MARKER.length;
-    const end = message.indexOf('"', start);
-    const json = this.json.get(message.slice(start, end))?.text;
-    if (json === undefined) return message;
-    // `"payload":` + `{"data":{"#fx":"n"}}` → `"payload":` + shared JSON
-    return message.slice(0, at + PAYLOAD.length) + json + message.slice(end + 3);
+  private leave(group: Group, member: Member): void {
+    group.members.delete(member);
+    if (group.members.size === 0 && this.groups.get(group.key) === group) {
+      this.groups.delete(group.key);
+      group.off?.();
+    }
   }
 
-  /** Routes a graphql-ws socket's outgoing messages through `splice`. */
-  attach(ws: WebSocket): void {
-    const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
-    (ws as unknown as { send: typeof send }).send = (data, ...rest) =>
-      send(typeof data === 'string' ? this.splice(data) : data, ...rest);
+  /** An async iterator that yields nothing and runs `done` once when graphql-ws ends it. */
+  private until(done: () => void): AsyncIterableIterator<ExecutionResult> {
+    let finish: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+    let ended = false;
+    const end = () => {
+      if (!ended) {
+        ended = true;
+        done();
+      }
+      finish?.({ value: undefined, done: true });
+      finish = null;
+      return Promise.resolve({ value: undefined, done: true } as IteratorResult<ExecutionResult>);
+    };
+    return {
+      next: () => (ended ? Promise.resolve({ value: undefined, done: true }) : new Promise((resolve) => (finish = resolve))),
+      return: end,
+      throw: (err) => end().then(() => Promise.reject(err)),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Subscribers and groups on this instance (for tests and benchmarks). */
+  stats() {
+    let members = 0;
+    for (const g of this.groups.values()) members += g.members.size;
+    return { groups: this.groups.size, members };
+  }
+
+  close(): void {
+    for (const g of this.groups.values()) g.off?.();
+    this.groups.clear();
   }
 }
-
-const PAYLOAD = '"payload":';
-const MARKER = `${PAYLOAD}{"data":{"#fx":"`;
-
-const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
-  typeof v === 'object' && v !== null && Symbol.asyncIterator in v;

@@ -52,9 +52,7 @@ export function attachGraphqlWs(
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   httpServer.on('upgrade', onUpgrade);
-  const fanout = new FanoutEngine();
-  // Registered before graphql-ws's own listener, so its sends already go through the splice.
-  wss.on('connection', (ws) => fanout.attach(ws));
+  const fanout = new FanoutEngine(services.deps.hub, logger);
 
   const server = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -76,7 +74,7 @@ export function attachGraphqlWs(
       onClose: (ctx) => {
         if (ctx.extra.connectionId) opts.hooks?.onDisconnect?.(ctx.extra.connectionId, ctx.extra.viewer ?? null);
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         if (!ctx.extra.bucket?.take()) {
           return [new GraphQLError('Too many operations, slow down', { extensions: { code: ErrorCode.RATE_LIMITED } })];
         }
@@ -95,10 +93,14 @@ export function attachGraphqlWs(
         const contextValue: GqlContext = {
           viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws',
           operationKey: `${payload.operationName ?? ''}\u0000${payload.query}\u0000${JSON.stringify(payload.variables ?? {})}`,
+          fanoutTarget: { socket: ctx.extra.socket, id },
         };
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
-      subscribe: (args) => fanout.subscribe(args, (args.contextValue as GqlContext).operationKey ?? ''),
+      subscribe: (args) => {
+        const c = args.contextValue as GqlContext;
+        return fanout.subscribe(args, c.fanoutTarget!, c.operationKey ?? '');
+      },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? ({ ...result, errors: result.errors.map((e) => opts.formatError(e)) } as never) : undefined,

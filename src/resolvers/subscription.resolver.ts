@@ -7,6 +7,18 @@ import type { GqlContext } from '../schema/context';
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /**
+ * The subscribe-time half of an event's audience rule (the per-event half is `audience.accepts`):
+ * throws a coded AppError when this viewer may not follow this event with these arguments.
+ */
+export async function authorizeSubscription(def: EventDefinition, ctx: GqlContext, args: SubscriptionArgs): Promise<void> {
+  def.audience.authorize(ctx.viewer, args);
+  if (def.audience.kind === 'product' && !(await ctx.services.catalog.exists(String(args.productId)))) {
+    throw notFound('Product', String(args.productId));
+  }
+  if (def.audience.kind === 'support') await ctx.services.support.assertChatAccess(ctx.viewer!, String(args.chatId));
+}
+
+/**
  * One subscription field per catalogue entry, generated from the entry: the audience rule is
  * checked once at subscribe time and then per event. Built once at module load (type-graphql keeps
  * decorator metadata globally).
@@ -25,11 +37,7 @@ function subscriptionResolver(def: EventDefinition): Function {
     subscribe: async ({ args, context }) => {
       const ctx = context as GqlContext;
       const a = args as SubscriptionArgs;
-      def.audience.authorize(ctx.viewer, a);
-      if (def.audience.kind === 'product' && !(await ctx.services.catalog.exists(String(a.productId)))) {
-        throw notFound('Product', String(a.productId));
-      }
-      if (def.audience.kind === 'support') await ctx.services.support.assertChatAccess(ctx.viewer!, String(a.chatId));
+      await authorizeSubscription(def, ctx, a);
       return ctx.services.deps.hub.iterate(def.name, (m) => def.audience.accepts(m.r, ctx.viewer, a));
     },
   })(proto, def.field, descriptor);

@@ -1,4 +1,5 @@
 import type { Viewer } from '../auth/viewer';
+import type { FanoutTarget } from '../http/fanout';
 import type { Services } from '../services';
 
 /** The GraphQL context, the same shape for HTTP and graphql-ws operations. */
@@ -9,4 +10,6 @@ export interface GqlContext {
   transport: 'http' | 'ws' | 'internal';
   /** graphql-ws only: names the operation text + variables, so identical subscriptions share work. */
   operationKey?: string;
+  /** graphql-ws only: the socket and operation id the fan-out engine writes to. */
+  fanoutTarget?: FanoutTarget;
 }

@@ -39,7 +39,6 @@ describe('fan-out engine', () => {
       expect(s.events.map((e) => e.inventoryUpdate.stockChange)).toEqual([-2, 5]);
       expect(s.events[0].inventoryUpdate).toEqual({ productId: product.id, variant: { size: '9', color: 'black' }, stockChange: -2, timestamp: expect.any(String) });
     }
-    expect(JSON.stringify(subs.map((s) => s.events))).not.toContain('#fx');
     // 2 events × (1 shared document + 1 other document) executions for 26 deliveries
     expect(shop.app.fanout.deliveries - before.deliveries).toBe(26);
     expect(shop.app.fanout.executions - before.executions).toBe(4);
@@ -71,5 +70,37 @@ describe('fan-out engine', () => {
     await waitFor(() => plain.events.length === 1 && aliased.events.length === 1, 3000, 'both');
     expect(plain.events[0]).toEqual({ productStockUpdate: { stock: 29 } });
     expect(aliased.events[0]).toEqual({ s: { left: 29 } });
+  });
+
+  it('forgets a subscriber on complete and on disconnect, and drops empty groups', async () => {
+    const product = await makeProduct(shop, [{ size: '9', color: 'black', stock: 30 }]);
+    const base = shop.app.fanout.stats();
+    const q = 'subscription($id: ID!) { productStockUpdate(productId: $id) { stock } }';
+    const stay = collect(client(), q, { id: product.id });
+    const leaving = collect(client(), q, { id: product.id });
+    const disconnecting = wsClient(shop.wsUrl);
+    const gone = collect(disconnecting, q, { id: product.id });
+    await waitFor(() => shop.app.fanout.stats().members === base.members + 3, 3000, 'three members');
+    expect(shop.app.fanout.stats().groups).toBe(base.groups + 1);
+    leaving.unsubscribe();
+    await disconnecting.dispose();
+    await waitFor(() => shop.app.fanout.stats().members === base.members + 1, 3000, 'one member left');
+    await gqlOk(shop.url, ADJUST, { id: product.id, d: -1 }, admin.token);
+    await waitFor(() => stay.events.length === 1, 3000, 'delivery to the one left');
+    expect(leaving.events).toEqual([]);
+    expect(gone.events).toEqual([]);
+    stay.unsubscribe();
+    await waitFor(() => shop.app.fanout.stats().groups === base.groups, 3000, 'group dropped');
+  });
+
+  it('runs operations it does not group (root fragments) through graphql itself', async () => {
+    const product = await makeProduct(shop, [{ size: '9', color: 'black', stock: 30 }]);
+    const viaFragment = collect(client(), `subscription($id: ID!) { ...S } fragment S on Subscription { productStockUpdate(productId: $id) { stock } }`, { id: product.id });
+    const refused = collect(client(), 'subscription { ... on Subscription { newOrder { orderId } } }');
+    await sleep(300);
+    await gqlOk(shop.url, ADJUST, { id: product.id, d: -2 }, admin.token);
+    await waitFor(() => viaFragment.events.length === 1 && refused.errors.length === 1, 3000, 'fallback delivery');
+    expect(viaFragment.events[0]).toEqual({ productStockUpdate: { stock: 28 } });
+    expect(JSON.stringify(refused.errors)).toContain('UNAUTHENTICATED');
   });
 });
