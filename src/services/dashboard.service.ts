@@ -21,8 +21,15 @@ const TODAY_ORDERS_SQL = `select count(*)::int as n, coalesce(sum(total_cents), 
   where created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'
     and status not in ('cancelled', 'refunded')`;
 
+/** Changes within this window are published as one update per metric. */
+export const METRIC_COALESCE_MS = 250;
+
 /** Admin dashboard metrics, computed from the database and the cluster-wide presence counts. */
 export class DashboardService {
+  private pending = new Set<MetricName>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
   constructor(private deps: ServiceDeps, private presence: PresenceService) {}
 
   /** The current value of every metric (the `dashboard` query). */
@@ -62,13 +69,35 @@ export class DashboardService {
   }
 
   /**
-   * Recomputes the named metrics and publishes one `dashboard_metric_update` per metric (admins).
-   * Call it after the transaction that changed them committed. Never throws: a metric that cannot
-   * be computed is logged and skipped, the caller's operation already succeeded.
+   * Marks metrics as changed: within METRIC_COALESCE_MS they are recomputed once and published as
+   * one `dashboard_metric_update` per metric (admins), so a burst of checkouts costs one query, not
+   * one per order. Call it after the transaction that changed them committed.
    */
   async publishMetrics(names: MetricName[]): Promise<void> {
+    for (const n of names) if (metricNames.includes(n)) this.pending.add(n);
+    if (this.timer || !this.pending.size) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flushing = this.flush();
+    }, METRIC_COALESCE_MS);
+    this.timer.unref();
+  }
+
+  async start(): Promise<void> {}
+
+  /** Drops what is pending (the process is stopping) and waits for a flush under way. */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending.clear();
+    await this.flushing;
+  }
+
+  /** Never throws: a metric that cannot be computed is logged and skipped. */
+  private async flush(): Promise<void> {
+    const unique = [...this.pending];
+    this.pending.clear();
     try {
-      const unique = [...new Set(names)].filter((n) => metricNames.includes(n));
       const values = await this.compute(unique);
       const timestamp = nowIso();
       for (const metric of unique) {
@@ -76,7 +105,7 @@ export class DashboardService {
         if (value !== undefined) await this.deps.hub.publish('dashboard_metric_update', { metric, value, timestamp }, {});
       }
     } catch (err) {
-      this.deps.logger.error({ err, names }, 'dashboard metrics could not be published');
+      this.deps.logger.error({ err, names: unique }, 'dashboard metrics could not be published');
     }
   }
 }

@@ -26,8 +26,8 @@ export function createServices(deps: ServiceDeps) {
   const wishlist = new WishlistService(deps);
   const support = new SupportService(deps, dashboard);
   const analytics = new AnalyticsService(deps, presence);
-  /** Per-instance timers: the flash-sale scheduler, presence sweeps and connection stats. */
-  const background = [flashSales, presence];
+  /** Per-instance timers: the flash-sale scheduler, presence sweeps and connection stats, metric updates. */
+  const background = [flashSales, presence, dashboard];
   return {
     deps, stock, users, catalog, dashboard, cart, orders, flashSales, reviews, wishlist, support, analytics, presence,
     async startBackground() {
