@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+import type { KeyObject } from 'node:crypto';
 import { AppError, ErrorCode } from '../errors';
 import type { Role } from '../entities/user.entity';
 
@@ -8,7 +9,8 @@ export interface TokenClaims {
 }
 
 export interface TokenSettings {
-  secret: string;
+  /** Built once (createSecretKey): jsonwebtoken would otherwise re-derive a key object per call. */
+  secret: KeyObject;
   issuer: string;
   audience: string;
   ttlSeconds: number;

@@ -64,7 +64,8 @@ export class RedisBackend implements PubSubBackend {
 
   constructor(url: string, private logger: Logger) {
     const opts = redisOptions();
-    this.publisher = new Redis(url, { ...opts, connectionName: 'shoe-store-pub' });
+    // Auto-pipelining: the PUBLISHes (and presence commands) of one tick go out in one write.
+    this.publisher = new Redis(url, { ...opts, connectionName: 'shoe-store-pub', enableAutoPipelining: true });
     this.subscriber = new Redis(url, { ...opts, connectionName: 'shoe-store-sub' });
     for (const [role, c] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
       c.on('error', (err) => this.logger.warn({ err: err.message, role }, 'redis connection error (retrying)'));

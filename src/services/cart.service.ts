@@ -63,13 +63,19 @@ interface VariantInfo {
   color: string;
 }
 
+/** A cart row locked by the caller's transaction. */
+export interface LockedCart {
+  id: string;
+  updatedAt: string;
+}
+
 /** Carts: one per user, lines per variant. Every change locks the cart row, so a user's changes apply one at a time. */
 export class CartService {
   constructor(private deps: ServiceDeps) {}
 
   /** The whole cart as clients see it (an empty one when the user has none yet). */
-  async getCart(userId: string, em: EntityManager = this.deps.orm.em.fork()): Promise<CartView> {
-    await this.ensureCart(em, userId);
+  async getCart(userId: string, em: EntityManager = this.deps.orm.em.fork(), exists = false): Promise<CartView> {
+    if (!exists) await this.ensureCart(em, userId);
     const rows = await em.execute<CartRow[]>(
       `select c.id as cart_id, c.updated_at, p.id as product_id, p.name as product_name, v.size, v.color, v.sku,
               i.quantity, p.price_cents, v.stock,
@@ -126,10 +132,18 @@ export class CartService {
    * Locks the user's cart row for the rest of the caller's transaction (creating the cart when
    * missing) and marks it changed. Concurrent changes and checkouts of one cart queue here.
    */
-  async lockCart(em: EntityManager, userId: string): Promise<string> {
-    const cartId = await this.ensureCart(em, userId);
-    await em.execute('update carts set updated_at = now() where id = ?', [cartId]);
-    return cartId;
+  async lockCart(em: EntityManager, userId: string): Promise<LockedCart> {
+    for (;;) {
+      const rows = await em.execute<Array<{ id: string; updated_at: Date }>>(
+        'update carts set updated_at = now() where user_id = ? returning id, updated_at', [userId]);
+      if (rows.length) return { id: String(rows[0].id), updatedAt: new Date(rows[0].updated_at).toISOString() };
+      await this.ensureCart(em, userId);
+    }
+  }
+
+  /** The cart right after it was emptied in the caller's transaction (checkout), without reading it back. */
+  emptyView(userId: string, cart: LockedCart): CartView {
+    return { id: cart.id, userId, items: [], itemCount: 0, subtotal: 0, updatedAt: cart.updatedAt };
   }
 
   /** Adds units of a variant (`addToCart`, `cart_add_item`); the line may not exceed the stock. */
@@ -167,7 +181,7 @@ export class CartService {
     const items = parseInput(batchSchema, input, 'items');
     const em = this.deps.orm.em.fork();
     const cart = await em.transactional(async (tx) => {
-      const cartId = await this.lockCart(tx, userId);
+      const { id: cartId } = await this.lockCart(tx, userId);
       const touched: string[] = [];
       for (const [index, item] of items.entries()) {
         try {
@@ -178,7 +192,7 @@ export class CartService {
         }
       }
       await this.assertWithinStock(tx, cartId, touched);
-      return this.getCart(userId, tx);
+      return this.getCart(userId, tx, true);
     });
     await this.deps.hub.publish('cart_sync', { cart, timestamp: nowIso() }, { userId });
     return cart;
@@ -192,9 +206,9 @@ export class CartService {
   ): Promise<CartView> {
     const em = this.deps.orm.em.fork();
     const { cart, changed } = await em.transactional(async (tx) => {
-      const cartId = await this.lockCart(tx, userId);
+      const { id: cartId } = await this.lockCart(tx, userId);
       const changed = await work(tx, cartId);
-      return { cart: await this.getCart(userId, tx), changed };
+      return { cart: await this.getCart(userId, tx, true), changed };
     });
     if (changed) await this.publishUpdated(userId, action, cart);
     return cart;

@@ -154,12 +154,12 @@ export class OrderService {
     address: z.output<typeof checkoutSchema>['shippingAddress'],
     key: string | null,
   ): Promise<Placed> {
-    const cartId = await this.cart.lockCart(tx, viewer.id);
+    const cart = await this.cart.lockCart(tx, viewer.id);
     const lines = await tx.execute<CartLineRow[]>(
       `select i.variant_id, i.quantity, v.product_id, p.name as product_name, v.size, v.color, v.sku, p.price_cents
          from cart_items i join product_variants v on v.id = i.variant_id join products p on p.id = v.product_id
         where i.cart_id = ? order by i.added_at, i.id`,
-      [cartId],
+      [cart.id],
     );
     if (!lines.length) throw badInput('Your cart is empty', [{ path: 'cart', message: 'is empty' }]);
     const changes = await this.stock.apply(tx, lines.map((l) => ({ variantId: String(l.variant_id), delta: -Number(l.quantity) })));
@@ -172,24 +172,36 @@ export class OrderService {
     const totalCents = priced.reduce((s, l) => s + l.unitCents * l.quantity, 0);
     const itemCount = priced.reduce((s, l) => s + l.quantity, 0);
     const createdAt = new Date();
-    const [{ n }] = await tx.execute<Array<{ n: string }>>(`select nextval('order_number_seq') as n`);
-    const orderNumber = `ORD-${createdAt.getUTCFullYear()}-${String(n).padStart(6, '0')}`;
-    const [{ id: orderId }] = await tx.execute<Array<{ id: string }>>(
-      `insert into orders (id, order_number, user_id, status, total_cents, item_count, shipping_address, idempotency_key, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, 'pending', ?, ?, ?::jsonb, ?, ?, ?) returning id`,
-      [orderNumber, viewer.id, totalCents, itemCount, JSON.stringify(address), key, createdAt, createdAt],
+    // One round trip: the order (its number from the sequence), its lines and its first status.
+    const [row] = await tx.execute<Array<{ id: string; order_number: string }>>(
+      `with o as (
+         insert into orders (id, order_number, user_id, status, total_cents, item_count, shipping_address, idempotency_key, created_at, updated_at)
+         values (gen_random_uuid(), 'ORD-' || ? || '-' || lpad(nextval('order_number_seq')::text, 6, '0'), ?, 'pending', ?, ?, ?::jsonb, ?, ?, ?)
+         returning id, order_number),
+       items as (
+         insert into order_items (id, order_id, position, product_id, variant_id, product_name, size, color, sku, unit_price_cents, quantity)
+         select gen_random_uuid(), o.id, l.position, l.product_id, l.variant_id, l.product_name, l.size, l.color, l.sku, l.unit_price_cents, l.quantity
+           from o, jsonb_to_recordset(?::jsonb) as l(position int, product_id uuid, variant_id uuid, product_name text, size text,
+                color text, sku text, unit_price_cents int, quantity int)),
+       history as (insert into order_status_history (order_id, status, note, at) select o.id, 'pending', 'Order placed', ? from o)
+       select id, order_number from o`,
+      [
+        String(createdAt.getUTCFullYear()), viewer.id, totalCents, itemCount, JSON.stringify(address), key, createdAt, createdAt,
+        JSON.stringify(priced.map((l, position) => ({
+          position, product_id: l.product_id, variant_id: l.variant_id, product_name: l.product_name, size: l.size, color: l.color,
+          sku: l.sku, unit_price_cents: l.unitCents, quantity: l.quantity,
+        }))),
+        createdAt,
+      ],
     );
-    await tx.execute(
-      `insert into order_items (id, order_id, position, product_id, variant_id, product_name, size, color, sku, unit_price_cents, quantity)
-       values ${priced.map(() => '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      priced.flatMap((l, i) => [orderId, i, l.product_id, l.variant_id, l.product_name, l.size, l.color, l.sku, l.unitCents, l.quantity]),
-    );
-    await tx.execute(`insert into order_status_history (order_id, status, note, at) values (?, 'pending', 'Order placed', ?)`, [orderId, createdAt]);
-    await tx.execute('delete from cart_items where cart_id = ?', [cartId]);
-    const [order] = await this.load(tx, [orderId], viewer);
-    const [user] = await tx.execute<Array<{ name: string; email: string }>>('select name, email from users where id = ?', [viewer.id]);
-    const cart = await this.cart.getCart(viewer.id, tx);
-    return { order, changes, cart, customer: { id: viewer.id, name: String(user.name), email: String(user.email) } };
+    await tx.execute('delete from cart_items where cart_id = ?', [cart.id]);
+    const items = priced.map((l) => ({ ...l, unit_price_cents: l.unitCents }));
+    const order = this.view({
+      id: row.id, user_id: viewer.id, order_number: row.order_number, status: OrderStatus.pending, total_cents: totalCents,
+      item_count: itemCount, shipping_address: address, tracking_carrier: null, tracking_number: null, estimated_delivery: null,
+      created_at: createdAt, updated_at: createdAt, customer_name: viewer.name, customer_email: viewer.email,
+    } as OrderRow, items, [{ status: OrderStatus.pending, note: 'Order placed', at: createdAt }], isAdmin(viewer));
+    return { order, changes, cart: this.cart.emptyView(viewer.id, cart), customer: { id: viewer.id, name: viewer.name, email: viewer.email } };
   }
 
   private async findByKey(em: EntityManager, viewer: Viewer, key: string): Promise<Order | null> {
@@ -341,37 +353,39 @@ export class OrderService {
       `select * from order_items where order_id in (${marks}) order by position`, ids);
     const history = await em.execute<Array<Record<string, unknown>>>(
       `select order_id, status, note, at from order_status_history where order_id in (${marks}) order by at, seq`, ids);
-    const admin = isAdmin(viewer);
     const byId = new Map(orders.map((o) => [String(o.id), o]));
-    return ids.filter((id) => byId.has(id)).map((id) => {
-      const o = byId.get(id)!;
-      return {
-        id,
-        userId: String(o.user_id),
-        orderNumber: o.order_number,
-        status: o.status,
-        items: items.filter((i) => i.order_id === id).map((i) => ({
-          productId: i.product_id == null ? null : String(i.product_id),
-          productName: String(i.product_name),
-          variant: { size: String(i.size), color: String(i.color) },
-          sku: String(i.sku),
-          unitPrice: toMoney(Number(i.unit_price_cents)),
-          quantity: Number(i.quantity),
-          lineTotal: toMoney(Number(i.unit_price_cents) * Number(i.quantity)),
-        })),
-        totalAmount: toMoney(Number(o.total_cents)),
-        itemCount: Number(o.item_count),
-        shippingAddress: { ...o.shipping_address, line2: o.shipping_address.line2 ?? null },
-        statusHistory: history.filter((h) => h.order_id === id).map((h) => ({
-          status: String(h.status), note: h.note == null ? null : String(h.note), timestamp: iso(h.at as Date)!,
-        })),
-        tracking: o.tracking_carrier && o.tracking_number ? { carrier: o.tracking_carrier, trackingNumber: o.tracking_number } : null,
-        estimatedDelivery: iso(o.estimated_delivery),
-        createdAt: iso(o.created_at)!,
-        updatedAt: iso(o.updated_at)!,
-        customer: admin ? { id: String(o.user_id), name: o.customer_name, email: o.customer_email } : null,
-      };
-    });
+    return ids.filter((id) => byId.has(id)).map((id) =>
+      this.view(byId.get(id)!, items.filter((i) => i.order_id === id), history.filter((h) => h.order_id === id), isAdmin(viewer)));
+  }
+
+  /** An order as clients see it, from its rows (read back, or just written). */
+  private view(o: OrderRow, items: Array<Record<string, unknown>>, history: Array<Record<string, unknown>>, admin: boolean): Order & { userId: string } {
+    return {
+      id: String(o.id),
+      userId: String(o.user_id),
+      orderNumber: o.order_number,
+      status: o.status,
+      items: items.map((i) => ({
+        productId: i.product_id == null ? null : String(i.product_id),
+        productName: String(i.product_name),
+        variant: { size: String(i.size), color: String(i.color) },
+        sku: String(i.sku),
+        unitPrice: toMoney(Number(i.unit_price_cents)),
+        quantity: Number(i.quantity),
+        lineTotal: toMoney(Number(i.unit_price_cents) * Number(i.quantity)),
+      })),
+      totalAmount: toMoney(Number(o.total_cents)),
+      itemCount: Number(o.item_count),
+      shippingAddress: { ...o.shipping_address, line2: o.shipping_address.line2 ?? null },
+      statusHistory: history.map((h) => ({
+        status: String(h.status), note: h.note == null ? null : String(h.note), timestamp: iso(h.at as Date)!,
+      })),
+      tracking: o.tracking_carrier && o.tracking_number ? { carrier: o.tracking_carrier, trackingNumber: o.tracking_number } : null,
+      estimatedDelivery: iso(o.estimated_delivery),
+      createdAt: iso(o.created_at)!,
+      updatedAt: iso(o.updated_at)!,
+      customer: admin ? { id: String(o.user_id), name: o.customer_name, email: o.customer_email } : null,
+    };
   }
 
   /** Post-commit work: the order stands whatever happens here, so failures are logged, not thrown. */

@@ -1,4 +1,5 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { createSecretKey } from 'node:crypto';
 import { z } from 'zod';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords';
 import { extractBearer, signToken, verifyToken, type TokenSettings } from '../auth/tokens';
@@ -14,6 +15,9 @@ const registerSchema = z.object({
   name: z.string().trim().min(1, 'is required').max(100),
 });
 
+const VIEWER_TTL_MS = 5000;
+const VIEWER_CACHE_SIZE = 50_000;
+
 export interface AuthResult {
   token: string;
   user: User;
@@ -25,8 +29,14 @@ export class UserService {
 
   constructor(private deps: ServiceDeps) {
     const c = deps.config;
-    this.tokens = { secret: c.jwtSecret, issuer: c.jwtIssuer, audience: c.jwtAudience, ttlSeconds: c.jwtTtlSeconds };
+    this.tokens = { secret: createSecretKey(Buffer.from(c.jwtSecret, 'utf8')), issuer: c.jwtIssuer, audience: c.jwtAudience, ttlSeconds: c.jwtTtlSeconds };
   }
+
+  /**
+   * Users looked up by a token in the last VIEWER_TTL_MS: every request and connection needs one,
+   * and the row rarely changes. A role change or deleted account is seen within that time.
+   */
+  private viewers = new Map<string, { viewer: Viewer; until: number }>();
 
   /** Creates a customer account; a taken email (any case) is CONFLICT. */
   async register(input: { email: string; password: string; name: string }): Promise<AuthResult> {
@@ -69,9 +79,15 @@ export class UserService {
     const token = extractBearer(rawToken);
     if (!token) return null;
     const claims = verifyToken(this.tokens, token);
-    const user = await this.findById(claims.sub);
-    if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Unknown user');
-    return { id: user.id, email: user.email, name: user.name, role: user.role };
+    const cached = this.viewers.get(claims.sub);
+    if (cached && cached.until > Date.now()) return cached.viewer;
+    const rows = await this.deps.orm.em.fork().execute<Array<{ id: string; email: string; name: string; role: Role }>>(
+      'select id, email, name, role from users where id = ?', [claims.sub]);
+    if (!rows.length) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Unknown user');
+    const viewer: Viewer = { id: String(rows[0].id), email: rows[0].email, name: rows[0].name, role: rows[0].role };
+    if (this.viewers.size >= VIEWER_CACHE_SIZE) this.viewers.clear();
+    this.viewers.set(viewer.id, { viewer, until: Date.now() + VIEWER_TTL_MS });
+    return viewer;
   }
 
   /** ADMIN_EMAIL/ADMIN_PASSWORD: create that admin, or promote the existing account. */
@@ -81,6 +97,7 @@ export class UserService {
     let user = await em.findOne(User, { email: normalized });
     if (user) {
       user.role = Role.ADMIN;
+      this.viewers.delete(user.id);
     } else {
       user = em.create(User, { email: normalized, name, role: Role.ADMIN, passwordHash: await hashPassword(password) });
     }
