@@ -1,0 +1,260 @@
+/**
+ * Checkout under load: B concurrent buyers (real users, registered over GraphQL), each looping
+ * addToCart + checkout with a fresh idempotencyKey. Spread variants, then one hot variant with
+ * limited stock; the oversell check reads the database at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client as PgClient } from 'pg';
+import { gql, gqlOk } from './lib/servers';
+import type { summarizeProfile } from './lib/profiler';
+import { summarizeList, type Summary } from './lib/stats';
+
+export interface CheckoutResult {
+  available: boolean;
+  reason?: string;
+  spread?: CheckoutRun & { variants: number; accounting: StockAccounting };
+  hot?: CheckoutRun & { accounting: StockAccounting; soldOutBuyers: number };
+  profile?: CheckoutProfile;
+  errors: string[];
+}
+
+export interface CheckoutRun {
+  buyers: number;
+  seconds: number;
+  orders: number;
+  ordersPerSec: number;
+  checkoutLatency: Summary;
+  cycleLatency: Summary;
+  errorsByCode: Record<string, number>;
+}
+
+export interface StockAccounting {
+  initialStock: number;
+  finalStock: number;
+  orderedQuantity: number;
+  ordersInDb: number;
+  oversold: number;
+  ok: boolean;
+}
+
+interface TypeRef {
+  kind: string;
+  name: string | null;
+  ofType?: TypeRef | null;
+}
+
+const TYPE_REF = 'kind name ofType { kind name ofType { kind name ofType { kind name } } }';
+
+const named = (t: TypeRef): TypeRef => (t.ofType ? named(t.ofType) : t);
+
+/** A selection that fits any return type: `{ __typename }` for objects, nothing for scalars. */
+const selectionFor = (t: TypeRef) => (['OBJECT', 'INTERFACE', 'UNION'].includes(named(t).kind) ? ' { __typename }' : '');
+
+const ADDRESS: Record<string, string> = {
+  name: 'Bench Buyer', fullName: 'Bench Buyer', street: '1 Bench Street', line1: '1 Bench Street', address: '1 Bench Street',
+  address1: '1 Bench Street', city: 'Benchville', state: 'BE', postalCode: '1000', zip: '1000', zipCode: '1000', country: 'NL', phone: '+31000000000',
+};
+
+/** Fills an input value of the live schema (required fields only) with plausible text. */
+async function sampleValue(url: string, t: TypeRef, fieldName: string): Promise<unknown> {
+  const n = named(t);
+  if (n.kind === 'SCALAR') {
+    if (n.name === 'Int' || n.name === 'Float') return 1;
+    if (n.name === 'Boolean') return false;
+    return ADDRESS[fieldName] ?? (fieldName.toLowerCase().includes('address') ? '1 Bench Street, 1000 Benchville, NL' : 'bench');
+  }
+  if (n.kind === 'ENUM') {
+    const r = await gqlOk<{ __type: { enumValues: Array<{ name: string }> } }>(url, `query($n: String!) { __type(name: $n) { enumValues { name } } }`, { n: n.name });
+    return r.__type.enumValues[0].name;
+  }
+  const r = await gqlOk<{ __type: { inputFields: Array<{ name: string; type: TypeRef }> } }>(
+    url, `query($n: String!) { __type(name: $n) { inputFields { name type { ${TYPE_REF} } } } }`, { n: n.name });
+  const out: Record<string, unknown> = {};
+  for (const f of r.__type.inputFields) {
+    if (f.type.kind !== 'NON_NULL' && !ADDRESS[f.name]) continue;
+    out[f.name] = await sampleValue(url, f.type, f.name);
+  }
+  return out;
+}
+
+interface Ops {
+  addToCart: string;
+  checkout: string;
+  clearCart?: string;
+  shippingAddress: unknown;
+}
+
+/** Builds the operations from the live schema (CONTRACT §3 names), or says what is missing. */
+async function discover(url: string): Promise<Ops | string> {
+  const r = await gqlOk<{ __type: { fields: Array<{ name: string; type: TypeRef; args: Array<{ name: string; type: TypeRef }> }> } }>(
+    url, `{ __type(name: "Mutation") { fields { name type { ${TYPE_REF} } args { name type { ${TYPE_REF} } } } } }`);
+  const fields = new Map(r.__type.fields.map((f) => [f.name, f]));
+  const add = fields.get('addToCart');
+  const co = fields.get('checkout');
+  if (!add || !co) return `the running product has no ${[!add && 'addToCart', !co && 'checkout'].filter(Boolean).join(' / ')} mutation yet`;
+  const input = co.args.find((a) => a.name === 'input');
+  if (!input) return 'checkout has no `input` argument';
+  const inputType = await gqlOk<{ __type: { inputFields: Array<{ name: string; type: TypeRef }> } }>(
+    url, `query($n: String!) { __type(name: $n) { inputFields { name type { ${TYPE_REF} } } } }`, { n: named(input.type).name });
+  const ship = inputType.__type.inputFields.find((f) => f.name === 'shippingAddress');
+  const shippingAddress = ship ? await sampleValue(url, ship.type, 'shippingAddress') : undefined;
+  const clear = fields.get('clearCart');
+  return {
+    addToCart: `mutation Add($p: ID!, $v: VariantInput!, $q: Int!) { addToCart(productId: $p, variant: $v, quantity: $q)${selectionFor(add.type)} }`,
+    checkout: `mutation Checkout($input: ${input.type.kind === 'NON_NULL' ? `${named(input.type).name}!` : named(input.type).name}) { checkout(input: $input)${selectionFor(co.type)} }`,
+    clearCart: clear ? `mutation { clearCart${selectionFor(clear.type)} }` : undefined,
+    shippingAddress,
+  };
+}
+
+const codeOf = (r: { errors?: Array<{ message: string; extensions?: { code?: string } }> }) =>
+  r.errors?.length ? r.errors[0].extensions?.code ?? r.errors[0].message.slice(0, 60) : undefined;
+
+async function accounting(db: PgClient, variantIds: string[], initial: Map<string, number>): Promise<StockAccounting> {
+  const stock = await db.query<{ id: string; stock: number }>('select id, stock from product_variants where id = any($1::uuid[])', [variantIds]);
+  const ordered = await db.query<{ qty: string | null; orders: string }>(
+    `select sum(i.quantity) as qty, count(distinct o.id) as orders from order_items i join orders o on o.id = i.order_id
+      where i.variant_id = any($1::uuid[]) and o.status <> 'cancelled'`, [variantIds]);
+  const initialStock = variantIds.reduce((s, id) => s + (initial.get(id) ?? 0), 0);
+  const finalStock = stock.rows.reduce((s, r) => s + Number(r.stock), 0);
+  const orderedQuantity = Number(ordered.rows[0]?.qty ?? 0);
+  const negative = stock.rows.some((r) => Number(r.stock) < 0);
+  return {
+    initialStock, finalStock, orderedQuantity, ordersInDb: Number(ordered.rows[0]?.orders ?? 0),
+    oversold: Math.max(0, orderedQuantity - initialStock),
+    ok: !negative && orderedQuantity === initialStock - finalStock,
+  };
+}
+
+export interface CheckoutOptions {
+  url: string;
+  databaseUrl: string;
+  adminToken: string;
+  buyers: number;
+  spreadSeconds: number;
+  spreadVariants: number;
+  hotStock: number;
+  hotMaxSeconds: number;
+  log: (s: string) => void;
+  /** Profiles the server over the spread run when given. */
+  profile?: { start(): Promise<void>; stop(): Promise<CheckoutProfile> };
+}
+
+export type CheckoutProfile = ReturnType<typeof summarizeProfile> & { file?: string };
+
+export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
+  const result: CheckoutResult = { available: false, errors: [] };
+  const ops = await discover(o.url);
+  if (typeof ops === 'string') {
+    result.reason = ops;
+    o.log(`  checkout: skipped (${ops})`);
+    return result;
+  }
+  result.available = true;
+  const db = new PgClient({ connectionString: o.databaseUrl });
+  await db.connect();
+  try {
+    // Catalogue for the run: one product with many well-stocked variants, one with a single hot variant.
+    const tag = randomUUID().slice(0, 8);
+    const sizes = Array.from({ length: o.spreadVariants }, (_, i) => String(i + 1));
+    const create = `mutation($input: CreateProductInput!) { createProduct(input: $input) { id variants { id size color stock } } }`;
+    const spread = (await gqlOk<{ createProduct: { id: string; variants: Array<{ id: string; size: string; color: string; stock: number }> } }>(o.url, create, {
+      input: { name: `Bench spread ${tag}`, brand: 'Bench', category: 'bench', price: 10, lowStockThreshold: 0, variants: sizes.map((size) => ({ size, color: 'spread', stock: 1_000_000 })) },
+    }, o.adminToken)).createProduct;
+    const hot = (await gqlOk<{ createProduct: { id: string; variants: Array<{ id: string; size: string; color: string; stock: number }> } }>(o.url, create, {
+      input: { name: `Bench hot ${tag}`, brand: 'Bench', category: 'bench', price: 10, lowStockThreshold: 0, variants: [{ size: '42', color: 'hot', stock: o.hotStock }] },
+    }, o.adminToken)).createProduct;
+
+    // Buyers: real registrations, a few at a time (argon2 is deliberately expensive).
+    const tokens: string[] = [];
+    const register = 'mutation($input: RegisterInput!) { register(input: $input) { token } }';
+    for (let i = 0; i < o.buyers; i += 5) {
+      const batch = await Promise.all(Array.from({ length: Math.min(5, o.buyers - i) }, (_, j) =>
+        gqlOk<{ register: { token: string } }>(o.url, register, { input: { email: `buyer-${tag}-${i + j}@bench.local`, password: 'bench-password-123', name: `Buyer ${i + j}` } })));
+      tokens.push(...batch.map((b) => b.register.token));
+    }
+
+    const run = async (
+      pick: (buyer: number, round: number) => { id: string; size: string; color: string },
+      product: string, seconds: number, stopOnSoldOut: boolean,
+    ): Promise<CheckoutRun & { soldOutBuyers: number }> => {
+      const checkoutMs: number[] = [];
+      const cycleMs: number[] = [];
+      const errorsByCode: Record<string, number> = {};
+      let orders = 0;
+      let soldOut = 0;
+      const t0 = Date.now();
+      const until = t0 + seconds * 1000;
+      const note = (code: string) => (errorsByCode[code] = (errorsByCode[code] ?? 0) + 1);
+      await Promise.all(tokens.map(async (token, b) => {
+        for (let round = 0; Date.now() < until; round++) {
+          const v = pick(b, round);
+          const c0 = performance.now();
+          const add = await gql(o.url, ops.addToCart, { p: product, v: { size: v.size, color: v.color }, q: 1 }, token);
+          const addErr = codeOf(add);
+          if (!addErr) {
+            const k0 = performance.now();
+            const co = await gql(o.url, ops.checkout, { input: { idempotencyKey: randomUUID(), ...(ops.shippingAddress !== undefined ? { shippingAddress: ops.shippingAddress } : {}) } }, token);
+            const now = performance.now();
+            const coErr = codeOf(co);
+            if (!coErr) {
+              orders++;
+              checkoutMs.push(now - k0);
+              cycleMs.push(now - c0);
+              continue;
+            }
+            note(`checkout ${coErr}`);
+            if (coErr !== 'INSUFFICIENT_STOCK' && result.errors.length < 5) result.errors.push(`checkout: ${JSON.stringify(co.errors).slice(0, 300)}`);
+            if (ops.clearCart) await gql(o.url, ops.clearCart, {}, token);
+            if (stopOnSoldOut && coErr === 'INSUFFICIENT_STOCK') {
+              soldOut++;
+              return;
+            }
+          } else {
+            note(`addToCart ${addErr}`);
+            if (addErr !== 'INSUFFICIENT_STOCK' && result.errors.length < 5) result.errors.push(`addToCart: ${JSON.stringify(add.errors).slice(0, 300)}`);
+            if (ops.clearCart) await gql(o.url, ops.clearCart, {}, token);
+            if (stopOnSoldOut && addErr === 'INSUFFICIENT_STOCK') {
+              soldOut++;
+              return;
+            }
+          }
+        }
+      }));
+      const secs = (Date.now() - t0) / 1000;
+      return {
+        buyers: tokens.length, seconds: secs, orders, ordersPerSec: orders / secs,
+        checkoutLatency: summarizeList(checkoutMs), cycleLatency: summarizeList(cycleMs), errorsByCode, soldOutBuyers: soldOut,
+      };
+    };
+
+    const spreadIds = spread.variants.map((v) => v.id);
+    const spreadInitial = new Map(spread.variants.map((v) => [v.id, v.stock]));
+    const pickSpread = (b: number, r: number) => spread.variants[(b * 7 + r) % spread.variants.length];
+    const s = await run(pickSpread, spread.id, o.spreadSeconds, false);
+    const { soldOutBuyers: _ignored, ...spreadRun } = s;
+    result.spread = { ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial) };
+    o.log(`  checkout spread: ${s.orders} orders in ${s.seconds.toFixed(1)} s = ${s.ordersPerSec.toFixed(0)} orders/s, checkout p50 ${s.checkoutLatency.p50} p99 ${s.checkoutLatency.p99} ms`);
+
+    if (o.profile) {
+      // A second, shorter spread run under the profiler (kept out of the figures above).
+      await o.profile.start();
+      await run(pickSpread, spread.id, Math.min(5, o.spreadSeconds), false);
+      result.profile = await o.profile.stop();
+      const after = await accounting(db, spreadIds, spreadInitial);
+      if (!after.ok) result.errors.push(`spread (profiled run): stock accounting mismatch ${JSON.stringify(after)}`);
+    }
+
+    const h = await run(() => hot.variants[0], hot.id, o.hotMaxSeconds, true);
+    result.hot = { ...h, accounting: await accounting(db, [hot.variants[0].id], new Map([[hot.variants[0].id, o.hotStock]])) };
+    o.log(`  checkout hot: ${h.orders} orders for ${o.hotStock} units, final stock ${result.hot.accounting.finalStock}, ordered ${result.hot.accounting.orderedQuantity}, oversold ${result.hot.accounting.oversold}`);
+    for (const [name, r] of [['spread', result.spread], ['hot', result.hot]] as const) {
+      if (r.orders !== r.accounting.ordersInDb) result.errors.push(`${name}: ${r.orders} orders answered but ${r.accounting.ordersInDb} in the database`);
+    }
+    if (!result.spread.accounting.ok) result.errors.push(`spread: stock accounting mismatch ${JSON.stringify(result.spread.accounting)}`);
+    if (!result.hot.accounting.ok) result.errors.push(`hot: stock accounting mismatch ${JSON.stringify(result.hot.accounting)}`);
+  } finally {
+    await db.end();
+  }
+  return result;
+}
