@@ -1,6 +1,9 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { ensureRedisServer, freePort } from '../../test/support/redis-server';
+
+export { freePort };
 
 /** Every process the harness started, so that every exit path (error, SIGINT) can end them. */
 const children = new Set<ChildProcess>();
@@ -61,17 +64,6 @@ export function stopChild(child: ChildProcess, graceMs = 5000, signal: NodeJS.Si
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
@@ -89,27 +81,6 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
     if (Date.now() > until) throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-/** Same logic as test/support/redis-server.ts: find redis-server, or (root on Debian) install it. */
-export function ensureRedisServer(): string {
-  let bin = which('redis-server');
-  if (!bin && process.getuid?.() === 0 && which('apt-get')) {
-    process.stderr.write('redis-server not found: installing it with apt-get (root)…\n');
-    try {
-      execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null'], { stdio: 'inherit' });
-    } catch {
-      /* reported below */
-    }
-    bin = which('redis-server');
-  }
-  if (!bin) throw new Error('redis-server is required: `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`.');
-  return bin;
 }
 
 export interface RedisHandle {
