@@ -1,6 +1,5 @@
-import type { Client as WsClient } from 'graphql-ws';
 import type { Socket } from 'socket.io-client';
-import { codeOf, collect, emitAck, gql, gqlOk, recordSocket, socketV4, waitFor, wsClient } from '../support/clients';
+import { clientPool, codeOf, collect, emitAck, gql, gqlOk, waitFor } from '../support/clients';
 import { makeAdmin, makeProduct, makeUser, type TestUser } from '../support/fixtures';
 import { startTestShop } from '../support/shop';
 
@@ -9,19 +8,9 @@ let shop: Shop;
 let customer: TestUser;
 let admin: TestUser;
 let product: Awaited<ReturnType<typeof makeProduct>>;
-const sockets: Socket[] = [];
-const clients: WsClient[] = [];
-
-const connect = async (token?: string) => {
-  const s = await socketV4(shop.url, token);
-  sockets.push(s);
-  return { s, rec: recordSocket(s) };
-};
-const ws = (token?: string) => {
-  const c = wsClient(shop.wsUrl, token);
-  clients.push(c);
-  return c;
-};
+const pool = clientPool(() => shop);
+const { connect } = pool;
+const ws = pool.ws;
 const wsCode = (errors: unknown[]) => JSON.stringify(errors).match(/"code":"([A-Z_]+)"/)?.[1];
 const count = async (sql: string, params: unknown[]) => Number((await shop.orm.em.fork().execute<Array<{ n: number }>>(sql, params))[0].n);
 const viewsOf = (productId: string) => count('select count(*)::int as n from product_views where product_id = ?', [productId]);
@@ -35,8 +24,7 @@ beforeAll(async () => {
   product = await makeProduct(shop, undefined, { name: 'Trail Blazer', category: 'trail' });
 });
 afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await Promise.all(clients.map((c) => c.dispose()));
+  await pool.closeAll();
   await shop?.close();
 });
 

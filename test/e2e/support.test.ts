@@ -1,6 +1,5 @@
-import type { Client as WsClient } from 'graphql-ws';
 import type { Socket } from 'socket.io-client';
-import { codeOf, collect, emitAck, gql, gqlOk, recordSocket, socketV4, waitFor, wsClient } from '../support/clients';
+import { clientPool, codeOf, collect, emitAck, gql, gqlOk, waitFor } from '../support/clients';
 import { makeAdmin, makeUser, type TestUser } from '../support/fixtures';
 import { startTestShop } from '../support/shop';
 
@@ -9,19 +8,9 @@ let shop: Shop;
 let customer: TestUser;
 let admin: TestUser;
 let stranger: TestUser;
-const sockets: Socket[] = [];
-const clients: WsClient[] = [];
-
-const connect = async (token?: string) => {
-  const s = await socketV4(shop.url, token);
-  sockets.push(s);
-  return { s, rec: recordSocket(s) };
-};
-const ws = (token?: string) => {
-  const c = wsClient(shop.wsUrl, token);
-  clients.push(c);
-  return c;
-};
+const pool = clientPool(() => shop);
+const { connect } = pool;
+const ws = pool.ws;
 /** A round trip on the socket: whatever the server emitted to it before has arrived by then. */
 const flush = (s: Socket, userId: string) => emitAck(s, 'join_room', { room: `user_${userId}` });
 const wsCode = (errors: unknown[]) => JSON.stringify(errors).match(/"code":"([A-Z_]+)"/)?.[1];
@@ -34,8 +23,7 @@ beforeAll(async () => {
   [customer, admin, stranger] = await Promise.all([makeUser(shop, undefined, 'Cora Customer'), makeAdmin(shop), makeUser(shop, undefined, 'Sam Stranger')]);
 });
 afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await Promise.all(clients.map((c) => c.dispose()));
+  await pool.closeAll();
   await shop?.close();
 });
 
