@@ -1,22 +1,27 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { shopRefusal } from '../db/shop-sql';
 import { z } from 'zod';
 import type { CartView } from '../events/payloads/common.payload';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
 import { discounted, nowIso, toMoney, type ServiceDeps } from './context';
+import type { ShortVariant } from './stock.service';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
-interface CartRow {
-  cart_id: string | null;
-  updated_at: Date | null;
-  product_id: string | null;
-  product_name: string | null;
-  size: string | null;
-  color: string | null;
-  sku: string | null;
-  quantity: number | null;
-  price_cents: number | null;
-  discount: number | null;
-  stock: number | null;
+/** A cart as `shop_cart_view` returns it (prices in cents, before the discount). */
+interface CartJson {
+  id: string;
+  updatedAt: string;
+  items: Array<{
+    productId: string;
+    productName: string;
+    size: string;
+    color: string;
+    sku: string;
+    quantity: number;
+    priceCents: number;
+    discount: number;
+    stock: number;
+  }>;
 }
 
 /** The most units of one variant a cart line may hold. */
@@ -52,16 +57,9 @@ export const batchSchema = z
 export type AddItemInput = z.input<typeof addItemSchema>;
 export type SetItemInput = z.input<typeof setItemSchema>;
 export type RemoveItemInput = z.input<typeof removeItemSchema>;
-type CartOp = z.output<typeof batchItemSchema>;
+type CartOp = z.output<typeof batchItemSchema> | { action: 'clear' };
 
 type CartAction = 'item_added' | 'item_removed' | 'updated';
-
-interface VariantInfo {
-  id: string;
-  productName: string;
-  size: string;
-  color: string;
-}
 
 /** A cart row locked by the caller's transaction. */
 export interface LockedCart {
@@ -74,40 +72,29 @@ export class CartService {
   constructor(private deps: ServiceDeps) {}
 
   /** The whole cart as clients see it (an empty one when the user has none yet). */
-  async getCart(userId: string, em: EntityManager = this.deps.orm.em.fork(), exists = false): Promise<CartView> {
-    if (!exists) await this.ensureCart(em, userId);
-    const rows = await em.execute<CartRow[]>(
-      `select c.id as cart_id, c.updated_at, p.id as product_id, p.name as product_name, v.size, v.color, v.sku,
-              i.quantity, p.price_cents, v.stock,
-              coalesce((select max(fs.discount_percentage) from flash_sale_products fsp join flash_sales fs on fs.id = fsp.flash_sale_id
-                         where fsp.product_id = p.id and fs.state = 'active'), 0) as discount
-         from users u
-         left join carts c on c.user_id = u.id
-         left join cart_items i on i.cart_id = c.id
-         left join product_variants v on v.id = i.variant_id
-         left join products p on p.id = v.product_id
-        where u.id = ?
-        order by i.added_at, i.id`,
-      [userId],
-    );
-    const first = rows[0];
-    const items = rows.filter((r) => r.product_id).map((r) => {
-      const unit = discounted(Number(r.price_cents), Number(r.discount));
+  async getCart(userId: string, em: EntityManager = this.deps.orm.em.fork()): Promise<CartView> {
+    await this.ensureCart(em, userId);
+    const [{ cart }] = await em.execute<Array<{ cart: CartJson }>>('select shop_cart_view(?) as cart', [userId]);
+    return this.view(userId, cart);
+  }
+
+  /** A cart as clients see it: unit prices with the active flash-sale discount, money in the shop's currency. */
+  private view(userId: string, cart: CartJson): CartView {
+    const items = cart.items.map((r) => {
+      const unit = discounted(r.priceCents, r.discount);
       return {
-        productId: String(r.product_id), productName: String(r.product_name),
-        variant: { size: String(r.size), color: String(r.color) }, sku: String(r.sku),
-        quantity: Number(r.quantity), unitPrice: toMoney(unit), lineTotal: toMoney(unit * Number(r.quantity)),
-        available: Number(r.stock),
+        productId: r.productId, productName: r.productName, variant: { size: r.size, color: r.color }, sku: r.sku,
+        quantity: r.quantity, unitPrice: toMoney(unit), lineTotal: toMoney(unit * r.quantity), available: r.stock,
       };
     });
     const subtotalCents = items.reduce((s, i) => s + Math.round(i.lineTotal * 100), 0);
     return {
-      id: String(first?.cart_id),
+      id: String(cart.id),
       userId,
       items,
       itemCount: items.reduce((s, i) => s + i.quantity, 0),
       subtotal: toMoney(subtotalCents),
-      updatedAt: new Date(first?.updated_at ?? Date.now()).toISOString(),
+      updatedAt: new Date(cart.updatedAt).toISOString(),
     };
   }
 
@@ -128,19 +115,6 @@ export class CartService {
     return String(raced[0].id);
   }
 
-  /**
-   * Locks the user's cart row for the rest of the caller's transaction (creating the cart when
-   * missing) and marks it changed. Concurrent changes and checkouts of one cart queue here.
-   */
-  async lockCart(em: EntityManager, userId: string): Promise<LockedCart> {
-    for (;;) {
-      const rows = await em.execute<Array<{ id: string; updated_at: Date }>>(
-        'update carts set updated_at = now() where user_id = ? returning id, updated_at', [userId]);
-      if (rows.length) return { id: String(rows[0].id), updatedAt: new Date(rows[0].updated_at).toISOString() };
-      await this.ensureCart(em, userId);
-    }
-  }
-
   /** The cart right after it was emptied in the caller's transaction (checkout), without reading it back. */
   emptyView(userId: string, cart: LockedCart): CartView {
     return { id: cart.id, userId, items: [], itemCount: 0, subtotal: 0, updatedAt: cart.updatedAt };
@@ -149,67 +123,40 @@ export class CartService {
   /** Adds units of a variant (`addToCart`, `cart_add_item`); the line may not exceed the stock. */
   async addItem(userId: string, input: AddItemInput): Promise<CartView> {
     const data = parseInput(addItemSchema, input);
-    return this.change(userId, 'item_added', (tx, cartId) => this.applyOp(tx, cartId, { action: 'add', ...data }));
+    return this.change(userId, 'item_added', { action: 'add', ...data });
   }
 
   /** Sets a line's quantity (`updateCartItem`); 0 removes the line. */
   async updateItem(userId: string, input: SetItemInput): Promise<CartView> {
     const data = parseInput(setItemSchema, input);
-    return this.change(userId, data.quantity === 0 ? 'item_removed' : 'updated',
-      (tx, cartId) => this.applyOp(tx, cartId, { action: 'set', ...data }));
+    return this.change(userId, data.quantity === 0 ? 'item_removed' : 'updated', { action: 'set', ...data });
   }
 
   /** Removes a line (`removeFromCart`, `cart_remove_item`); removing a line that is not there changes nothing. */
   async removeItem(userId: string, input: RemoveItemInput): Promise<CartView> {
     const data = parseInput(removeItemSchema, input);
-    return this.change(userId, 'item_removed', (tx, cartId) => this.applyOp(tx, cartId, { action: 'remove', ...data }));
+    return this.change(userId, 'item_removed', { action: 'remove', ...data });
   }
 
   /** Empties the cart (`clearCart`). */
   async clear(userId: string): Promise<CartView> {
-    return this.change(userId, 'updated', async (tx, cartId) => {
-      const rows = await tx.execute<Array<{ id: string }>>('delete from cart_items where cart_id = ? returning id', [cartId]);
-      return rows.length > 0;
-    });
+    return this.change(userId, 'updated', { action: 'clear' });
   }
 
   /**
-   * Applies add/set/remove items in order, all or nothing, in one transaction (`updateCart`,
-   * `cart_batch_update`). The cart is then replaced as a whole on the owner's devices: `cart_sync`.
+   * Applies add/set/remove items in order, all or nothing (`updateCart`, `cart_batch_update`). The
+   * cart is then replaced as a whole on the owner's devices: `cart_sync`.
    */
   async applyBatch(userId: string, input: unknown): Promise<CartView> {
     const items = parseInput(batchSchema, input, 'items');
-    const em = this.deps.orm.em.fork();
-    const cart = await em.transactional(async (tx) => {
-      const { id: cartId } = await this.lockCart(tx, userId);
-      const touched: string[] = [];
-      for (const [index, item] of items.entries()) {
-        try {
-          await this.applyOp(tx, cartId, item, touched);
-        } catch (err) {
-          if (err instanceof AppError) throw new AppError(err.code, `items.${index}: ${err.message}`, { ...err.details, index });
-          throw err;
-        }
-      }
-      await this.assertWithinStock(tx, cartId, touched);
-      return this.getCart(userId, tx, true);
-    });
+    const { cart } = await this.apply(userId, items, true);
     await this.deps.hub.publish('cart_sync', { cart, timestamp: nowIso() }, { userId });
     return cart;
   }
 
-  /** Runs one change in a transaction on the locked cart; publishes `cart_updated` after commit when something changed. */
-  private async change(
-    userId: string,
-    action: CartAction,
-    work: (tx: EntityManager, cartId: string) => Promise<boolean>,
-  ): Promise<CartView> {
-    const em = this.deps.orm.em.fork();
-    const { cart, changed } = await em.transactional(async (tx) => {
-      const { id: cartId } = await this.lockCart(tx, userId);
-      const changed = await work(tx, cartId);
-      return { cart: await this.getCart(userId, tx, true), changed };
-    });
+  /** One change on the locked cart; publishes `cart_updated` after commit when something changed. */
+  private async change(userId: string, action: CartAction, op: CartOp): Promise<CartView> {
+    const { cart, changed } = await this.apply(userId, [op], false);
     if (changed) await this.publishUpdated(userId, action, cart);
     return cart;
   }
@@ -219,66 +166,46 @@ export class CartService {
     await this.deps.hub.publish('cart_updated', { action, cart, timestamp: nowIso() }, { userId });
   }
 
-  /** One add/set/remove on a locked cart. Returns whether a line changed. */
-  private async applyOp(tx: EntityManager, cartId: string, op: CartOp, touched?: string[]): Promise<boolean> {
-    const variant = await this.variant(tx, op.productId, op.variant);
-    let changed: boolean;
-    if (op.action === 'remove' || (op.action === 'set' && op.quantity === 0)) {
-      const rows = await tx.execute<Array<{ id: string }>>(
-        'delete from cart_items where cart_id = ? and variant_id = ? returning id', [cartId, variant.id]);
-      changed = rows.length > 0;
-    } else {
-      const onConflict = op.action === 'add' ? 'cart_items.quantity + excluded.quantity' : 'excluded.quantity';
-      const rows = await tx.execute<Array<{ id: string }>>(
-        `insert into cart_items (id, cart_id, variant_id, quantity, added_at) values (gen_random_uuid(), ?, ?, ?, clock_timestamp())
-         on conflict (cart_id, variant_id) do update set quantity = ${onConflict} returning id`,
-        [cartId, variant.id, op.quantity],
-      );
-      changed = rows.length > 0;
-      if (touched) touched.push(variant.id);
-      else await this.assertWithinStock(tx, cartId, [variant.id]);
+  /**
+   * Applies the ops in one transaction and one round trip (`shop_cart_apply`): the cart row locked,
+   * so a user's changes and checkouts apply one at a time; every added/set line within
+   * MAX_LINE_QUANTITY and the variant's stock. Errors of one batch item name its index.
+   */
+  private async apply(userId: string, ops: CartOp[], batch: boolean): Promise<{ cart: CartView; changed: boolean }> {
+    const rows = ops.map((op, index) => (op.action === 'clear'
+      ? { index, action: op.action }
+      : { index, action: op.action, product_id: op.productId, size: op.variant.size, color: op.variant.color, quantity: op.quantity ?? null }));
+    try {
+      const [{ r }] = await this.deps.orm.em.fork().execute<Array<{ r: { changed: boolean; cart: CartJson } }>>(
+        'select shop_cart_apply(?, ?::jsonb, ?) as r', [userId, JSON.stringify(rows), MAX_LINE_QUANTITY]);
+      return { changed: r.changed, cart: this.view(userId, r.cart) };
+    } catch (err) {
+      throw this.refusal(err, batch) ?? err;
     }
-    return changed;
   }
 
-  /** Every touched line fits the per-line maximum and the variant's current stock. */
-  private async assertWithinStock(tx: EntityManager, cartId: string, variantIds: string[]): Promise<void> {
-    if (!variantIds.length) return;
-    const ids = [...new Set(variantIds)];
-    const rows = await tx.execute<Array<Record<string, unknown>>>(
-      `select i.variant_id, i.quantity, v.stock, v.size, v.color, v.product_id, p.name
-         from cart_items i join product_variants v on v.id = i.variant_id join products p on p.id = v.product_id
-        where i.cart_id = ? and i.variant_id in (${ids.map(() => '?').join(',')})
-          and (i.quantity > v.stock or i.quantity > ?)`,
-      [cartId, ...ids, MAX_LINE_QUANTITY],
-    );
-    if (!rows.length) return;
-    const tooMany = rows.find((r) => Number(r.quantity) > MAX_LINE_QUANTITY);
-    if (tooMany) {
-      throw badInput(`At most ${MAX_LINE_QUANTITY} units of ${tooMany.name} ${tooMany.size}/${tooMany.color} per cart`,
-        [{ path: 'quantity', message: `the line would hold ${tooMany.quantity}, at most ${MAX_LINE_QUANTITY} allowed` }]);
+  /** The client error for a refusal of `shop_cart_apply`, or null when `err` is something else. */
+  private refusal(err: unknown, batch: boolean): AppError | null {
+    const refusal = shopRefusal(err);
+    if (!refusal) return null;
+    const d = refusal.detail as Record<string, any>;
+    switch (refusal.reason) {
+      case 'NOT_FOUND': {
+        const e = d.productName == null
+          ? notFound('Product', d.productId)
+          : notFound(`Variant ${d.size}/${d.color} of ${d.productName}`, d.productId);
+        return batch ? new AppError(e.code, `items.${d.index}: ${e.message}`, { ...e.details, index: d.index }) : e;
+      }
+      case 'OVER_LINE_MAXIMUM':
+        return badInput(`At most ${d.max} units of ${d.productName} ${d.size}/${d.color} per cart`,
+          [{ path: 'quantity', message: `the line would hold ${d.quantity}, at most ${d.max} allowed` }]);
+      case 'INSUFFICIENT_STOCK': {
+        const variants = d.variants as ShortVariant[];
+        const names = variants.map((v) => `${v.productName} ${v.size}/${v.color} (requested ${v.requested}, available ${v.available})`).join(', ');
+        return new AppError(ErrorCode.INSUFFICIENT_STOCK, `Not enough stock for: ${names}`, { variants });
+      }
+      default:
+        return null;
     }
-    const variants = rows.map((r) => ({
-      variantId: String(r.variant_id), productId: String(r.product_id), productName: String(r.name),
-      size: String(r.size), color: String(r.color), requested: Number(r.quantity), available: Number(r.stock),
-    }));
-    const names = variants.map((v) => `${v.productName} ${v.size}/${v.color} (requested ${v.requested}, available ${v.available})`).join(', ');
-    throw new AppError(ErrorCode.INSUFFICIENT_STOCK, `Not enough stock for: ${names}`, { variants });
-  }
-
-  /** The variant of a product's size/colour, or NOT_FOUND naming what is missing. */
-  private async variant(em: EntityManager, productId: string, v: { size: string; color: string }): Promise<VariantInfo> {
-    const rows = await em.execute<Array<Record<string, unknown>>>(
-      `select v.id, v.size, v.color, p.name from product_variants v join products p on p.id = v.product_id
-        where v.product_id = ? and v.size = ? and v.color = ?`,
-      [productId, v.size, v.color],
-    );
-    if (rows.length) {
-      const r = rows[0];
-      return { id: String(r.id), productName: String(r.name), size: String(r.size), color: String(r.color) };
-    }
-    const product = await em.execute<Array<{ name: string }>>('select name from products where id = ?', [productId]);
-    if (!product.length) throw notFound('Product', productId);
-    throw notFound(`Variant ${v.size}/${v.color} of ${product[0].name}`, productId);
   }
 }

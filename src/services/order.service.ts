@@ -2,15 +2,14 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { isAdmin, type Viewer } from '../auth/viewer';
+import { shopRefusal } from '../db/shop-sql';
 import { OrderStatus } from '../entities/order.entity';
 import { badInput, conflict, forbidden, notFound } from '../errors';
-import type { CartView } from '../events/payloads/common.payload';
 import type { Order, OrderConnection } from '../schema/types/order.type';
 import type { CartService } from './cart.service';
-import type { CatalogService } from './catalog.service';
-import { discounted, nowIso, toMoney, type ServiceDeps } from './context';
+import { toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
-import type { StockChange, StockService } from './stock.service';
+import { StockService, type StockChange, type StockChangeRow } from './stock.service';
 import { afterCursor, connection, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
@@ -72,24 +71,20 @@ interface OrderRow {
   customer_email: string;
 }
 
-interface CartLineRow {
-  variant_id: string;
-  quantity: number;
-  product_id: string;
-  product_name: string;
-  size: string;
-  color: string;
-  sku: string;
-  price_cents: number;
-}
-
-/** What a committed checkout hands to its post-commit events. */
-interface Placed {
-  order: Order;
-  changes: StockChange[];
-  cart: CartView;
-  customer: { id: string; name: string; email: string };
-}
+/** What `shop_checkout` returns: the first order of a replayed key, or the order it placed. */
+type CheckoutJson =
+  | { replay: string }
+  | {
+      id: string;
+      orderNumber: string;
+      totalCents: number;
+      itemCount: number;
+      /** The order's lines as stored (snake_case columns of order_items). */
+      lines: Array<Record<string, unknown>>;
+      changes: StockChangeRow[];
+      cartId: string;
+      cartUpdatedAt: string;
+    };
 
 const iso = (d: Date | string | null) => (d == null ? null : new Date(d).toISOString());
 
@@ -100,7 +95,6 @@ export class OrderService {
     private deps: ServiceDeps,
     private stock: StockService,
     private cart: CartService,
-    private catalog: CatalogService,
     private dashboard: DashboardService,
   ) {}
 
@@ -114,28 +108,30 @@ export class OrderService {
     const data = parseInput(checkoutSchema, input);
     const key = data.idempotencyKey ?? null;
     const em = this.deps.orm.em.fork();
-    let placed: Placed | { replay: Order };
+    const createdAt = new Date();
+    let placed: CheckoutJson;
     try {
-      placed = await em.transactional(async (tx) => {
-        if (key) {
-          // Serialises retries with one key (on every instance) until the first one commits; the
-          // unique (user_id, idempotency_key) constraint is the backstop.
-          await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [`checkout:${viewer.id}:${key}`]);
-          const existing = await this.findByKey(tx, viewer, key);
-          if (existing) return { replay: existing } as const;
-        }
-        return this.placeOrder(tx, viewer, data.shippingAddress, key);
-      });
+      // The whole checkout is one statement (shop_checkout): one round trip, its own transaction.
+      [{ placed }] = await em.execute<Array<{ placed: CheckoutJson }>>(
+        'select shop_checkout(?, ?, ?::jsonb, ?) as placed', [viewer.id, key, JSON.stringify(data.shippingAddress), createdAt]);
     } catch (err) {
       if (key && err instanceof UniqueConstraintViolationException) {
         const existing = await this.findByKey(this.deps.orm.em.fork(), viewer, key);
         if (existing) return existing;
         throw conflict('A checkout with this idempotency key is still in progress', { field: 'idempotencyKey' });
       }
-      throw err;
+      if (shopRefusal(err)?.reason === 'EMPTY_CART') throw badInput('Your cart is empty', [{ path: 'cart', message: 'is empty' }]);
+      throw StockService.refusal(err) ?? err;
     }
-    if ('replay' in placed) return placed.replay;
-    const { order, changes, cart, customer } = placed;
+    if ('replay' in placed) return (await this.load(em, [placed.replay], viewer))[0];
+    const order = this.view({
+      id: placed.id, user_id: viewer.id, order_number: placed.orderNumber, status: OrderStatus.pending, total_cents: placed.totalCents,
+      item_count: placed.itemCount, shipping_address: data.shippingAddress, tracking_carrier: null, tracking_number: null,
+      estimated_delivery: null, created_at: createdAt, updated_at: createdAt, customer_name: viewer.name, customer_email: viewer.email,
+    }, placed.lines, [{ status: OrderStatus.pending, note: 'Order placed', at: createdAt }], isAdmin(viewer));
+    const changes = StockService.changes(placed.changes);
+    const cart = this.cart.emptyView(viewer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
+    const customer = { id: viewer.id, name: viewer.name, email: viewer.email };
     await this.afterCommit('checkout', [
       () => this.deps.hub.publish('new_order', {
         orderId: order.id, orderNumber: order.orderNumber, customer, totalAmount: order.totalAmount,
@@ -146,62 +142,6 @@ export class OrderService {
       () => this.dashboard.publishMetrics(['ordersToday', 'revenueToday']),
     ]);
     return order;
-  }
-
-  private async placeOrder(
-    tx: EntityManager,
-    viewer: Viewer,
-    address: z.output<typeof checkoutSchema>['shippingAddress'],
-    key: string | null,
-  ): Promise<Placed> {
-    const cart = await this.cart.lockCart(tx, viewer.id);
-    const lines = await tx.execute<CartLineRow[]>(
-      `select i.variant_id, i.quantity, v.product_id, p.name as product_name, v.size, v.color, v.sku, p.price_cents
-         from cart_items i join product_variants v on v.id = i.variant_id join products p on p.id = v.product_id
-        where i.cart_id = ? order by i.added_at, i.id`,
-      [cart.id],
-    );
-    if (!lines.length) throw badInput('Your cart is empty', [{ path: 'cart', message: 'is empty' }]);
-    const changes = await this.stock.apply(tx, lines.map((l) => ({ variantId: String(l.variant_id), delta: -Number(l.quantity) })));
-    const discounts = await this.catalog.discounts(tx, [...new Set(lines.map((l) => String(l.product_id)))]);
-    const priced = lines.map((l) => ({
-      ...l,
-      quantity: Number(l.quantity),
-      unitCents: discounted(Number(l.price_cents), discounts.get(String(l.product_id)) ?? 0),
-    }));
-    const totalCents = priced.reduce((s, l) => s + l.unitCents * l.quantity, 0);
-    const itemCount = priced.reduce((s, l) => s + l.quantity, 0);
-    const createdAt = new Date();
-    // One round trip: the order (its number from the sequence), its lines and its first status.
-    const [row] = await tx.execute<Array<{ id: string; order_number: string }>>(
-      `with o as (
-         insert into orders (id, order_number, user_id, status, total_cents, item_count, shipping_address, idempotency_key, created_at, updated_at)
-         values (gen_random_uuid(), 'ORD-' || ? || '-' || lpad(nextval('order_number_seq')::text, 6, '0'), ?, 'pending', ?, ?, ?::jsonb, ?, ?, ?)
-         returning id, order_number),
-       items as (
-         insert into order_items (id, order_id, position, product_id, variant_id, product_name, size, color, sku, unit_price_cents, quantity)
-         select gen_random_uuid(), o.id, l.position, l.product_id, l.variant_id, l.product_name, l.size, l.color, l.sku, l.unit_price_cents, l.quantity
-           from o, jsonb_to_recordset(?::jsonb) as l(position int, product_id uuid, variant_id uuid, product_name text, size text,
-                color text, sku text, unit_price_cents int, quantity int)),
-       history as (insert into order_status_history (order_id, status, note, at) select o.id, 'pending', 'Order placed', ? from o)
-       select id, order_number from o`,
-      [
-        String(createdAt.getUTCFullYear()), viewer.id, totalCents, itemCount, JSON.stringify(address), key, createdAt, createdAt,
-        JSON.stringify(priced.map((l, position) => ({
-          position, product_id: l.product_id, variant_id: l.variant_id, product_name: l.product_name, size: l.size, color: l.color,
-          sku: l.sku, unit_price_cents: l.unitCents, quantity: l.quantity,
-        }))),
-        createdAt,
-      ],
-    );
-    await tx.execute('delete from cart_items where cart_id = ?', [cart.id]);
-    const items = priced.map((l) => ({ ...l, unit_price_cents: l.unitCents }));
-    const order = this.view({
-      id: row.id, user_id: viewer.id, order_number: row.order_number, status: OrderStatus.pending, total_cents: totalCents,
-      item_count: itemCount, shipping_address: address, tracking_carrier: null, tracking_number: null, estimated_delivery: null,
-      created_at: createdAt, updated_at: createdAt, customer_name: viewer.name, customer_email: viewer.email,
-    } as OrderRow, items, [{ status: OrderStatus.pending, note: 'Order placed', at: createdAt }], isAdmin(viewer));
-    return { order, changes, cart: this.cart.emptyView(viewer.id, cart), customer: { id: viewer.id, name: viewer.name, email: viewer.email } };
   }
 
   private async findByKey(em: EntityManager, viewer: Viewer, key: string): Promise<Order | null> {

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { shopRefusal } from '../db/shop-sql';
 import { AppError, ErrorCode } from '../errors';
 import { nowIso, type ServiceDeps } from './context';
 
@@ -19,6 +20,9 @@ export interface StockChange {
   lowStockThreshold: number;
 }
 
+/** A change as `shop_apply_stock` returns it. */
+export type StockChangeRow = Omit<StockChange, 'before'>;
+
 export interface ShortVariant {
   variantId: string;
   productId: string;
@@ -30,63 +34,40 @@ export interface ShortVariant {
 }
 
 /**
- * The only code that changes stock. Each change is one conditional UPDATE (safe under READ
- * COMMITTED on any number of instances), taken in variant-id order so concurrent multi-variant
- * checkouts cannot deadlock; `CHECK (stock >= 0)` is the backstop.
+ * Stock changes go through the database function `shop_apply_stock` (the only code that changes
+ * stock; checkout calls it from inside `shop_checkout`): one conditional UPDATE per variant, safe
+ * under READ COMMITTED on any number of instances, taken in variant-id order so concurrent
+ * multi-variant checkouts cannot deadlock; `CHECK (stock >= 0)` is the backstop.
  */
 export class StockService {
   constructor(private deps: ServiceDeps) {}
 
-  /** Applies all deltas inside the caller's transaction, or throws INSUFFICIENT_STOCK naming every short variant. */
+  /** Applies all deltas inside the caller's transaction (one round trip), or throws INSUFFICIENT_STOCK naming every short variant. */
   async apply(em: EntityManager, deltas: StockDelta[]): Promise<StockChange[]> {
-    const merged = new Map<string, number>();
-    for (const d of deltas) merged.set(d.variantId, (merged.get(d.variantId) ?? 0) + d.delta);
-    const ordered = [...merged.entries()].filter(([, d]) => d !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const changes: StockChange[] = [];
-    const short: Array<{ variantId: string; delta: number }> = [];
-    for (const [variantId, delta] of ordered) {
-      const rows = await em.execute<Array<Record<string, unknown>>>(
-        `update product_variants v set stock = v.stock + ?
-           from products p
-          where v.id = ? and p.id = v.product_id and v.stock + ? >= 0
-        returning v.id, v.product_id, v.size, v.color, v.stock, p.name, p.low_stock_threshold`,
-        [delta, variantId, delta],
+    if (!deltas.length) return [];
+    try {
+      const [{ changes }] = await em.execute<Array<{ changes: StockChangeRow[] }>>(
+        'select shop_apply_stock(?::jsonb) as changes',
+        [JSON.stringify(deltas.map((d) => ({ variant_id: d.variantId, delta: d.delta })))],
       );
-      const row = rows[0];
-      if (!row) {
-        short.push({ variantId, delta });
-        continue;
-      }
-      const after = Number(row.stock);
-      changes.push({
-        variantId, delta, after, before: after - delta,
-        productId: String(row.product_id), productName: String(row.name),
-        size: String(row.size), color: String(row.color), lowStockThreshold: Number(row.low_stock_threshold),
-      });
+      return StockService.changes(changes);
+    } catch (err) {
+      throw StockService.refusal(err) ?? err;
     }
-    if (short.length) {
-      const info = await em.execute<Array<Record<string, unknown>>>(
-        `select v.id, v.product_id, v.size, v.color, v.stock, p.name from product_variants v
-           join products p on p.id = v.product_id where v.id in (${short.map(() => '?').join(',')})`,
-        short.map((s) => s.variantId),
-      );
-      const byId = new Map(info.map((r) => [String(r.id), r]));
-      const variants: ShortVariant[] = short.map((s) => {
-        const r = byId.get(s.variantId);
-        return {
-          variantId: s.variantId,
-          productId: String(r?.product_id ?? ''),
-          productName: String(r?.name ?? ''),
-          size: String(r?.size ?? ''),
-          color: String(r?.color ?? ''),
-          requested: -s.delta,
-          available: Number(r?.stock ?? 0),
-        };
-      });
-      const names = variants.map((v) => `${v.productName} ${v.size}/${v.color} (available ${v.available})`).join(', ');
-      throw new AppError(ErrorCode.INSUFFICIENT_STOCK, `Not enough stock for: ${names}`, { variants });
-    }
-    return changes;
+  }
+
+  /** Stock changes as `shop_apply_stock` returns them. */
+  static changes(rows: StockChangeRow[]): StockChange[] {
+    return rows.map((r) => ({ ...r, before: r.after - r.delta }));
+  }
+
+  /** The INSUFFICIENT_STOCK error for a refusal of `shop_apply_stock` (or null when `err` is something else). */
+  static refusal(err: unknown): AppError | null {
+    const refusal = shopRefusal(err);
+    if (refusal?.reason !== 'INSUFFICIENT_STOCK') return null;
+    const variants = refusal.detail.variants as ShortVariant[];
+    const names = variants.map((v) => `${v.productName} ${v.size}/${v.color} (available ${v.available})`).join(', ');
+    return new AppError(ErrorCode.INSUFFICIENT_STOCK, `Not enough stock for: ${names}`, { variants });
   }
 
   /** Raises the events of committed stock changes: never call before the transaction commits. */
