@@ -12,7 +12,7 @@ import { summarizeList, type Summary } from './lib/stats';
 export interface CheckoutResult {
   available: boolean;
   reason?: string;
-  spread?: CheckoutRun & { variants: number; accounting: StockAccounting };
+  spread?: CheckoutRun & { variants: number; accounting: StockAccounting; cpuPerOrderMs?: Record<string, number> };
   hot?: CheckoutRun & { accounting: StockAccounting; soldOutBuyers: number };
   profile?: CheckoutProfile;
   errors: string[];
@@ -37,75 +37,13 @@ export interface StockAccounting {
   ok: boolean;
 }
 
-interface TypeRef {
-  kind: string;
-  name: string | null;
-  ofType?: TypeRef | null;
-}
-
-const TYPE_REF = 'kind name ofType { kind name ofType { kind name ofType { kind name } } }';
-
-const named = (t: TypeRef): TypeRef => (t.ofType ? named(t.ofType) : t);
-
-/** A selection that fits any return type: `{ __typename }` for objects, nothing for scalars. */
-const selectionFor = (t: TypeRef) => (['OBJECT', 'INTERFACE', 'UNION'].includes(named(t).kind) ? ' { __typename }' : '');
-
-const ADDRESS: Record<string, string> = {
-  name: 'Bench Buyer', fullName: 'Bench Buyer', street: '1 Bench Street', line1: '1 Bench Street', address: '1 Bench Street',
-  address1: '1 Bench Street', city: 'Benchville', state: 'BE', postalCode: '1000', zip: '1000', zipCode: '1000', country: 'NL', phone: '+31000000000',
+/** The operations every buyer loops over (CONTRACT §3 names), selecting as little as the product allows. */
+const OPS = {
+  addToCart: 'mutation Add($p: ID!, $v: VariantInput!, $q: Int!) { addToCart(productId: $p, variant: $v, quantity: $q) { itemCount } }',
+  checkout: 'mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { id } }',
+  clearCart: 'mutation { clearCart { itemCount } }',
+  shippingAddress: { name: 'Bench Buyer', line1: '1 Bench Street', city: 'Benchville', postalCode: '1000', country: 'NL' },
 };
-
-/** Fills an input value of the live schema (required fields only) with plausible text. */
-async function sampleValue(url: string, t: TypeRef, fieldName: string): Promise<unknown> {
-  const n = named(t);
-  if (n.kind === 'SCALAR') {
-    if (n.name === 'Int' || n.name === 'Float') return 1;
-    if (n.name === 'Boolean') return false;
-    return ADDRESS[fieldName] ?? (fieldName.toLowerCase().includes('address') ? '1 Bench Street, 1000 Benchville, NL' : 'bench');
-  }
-  if (n.kind === 'ENUM') {
-    const r = await gqlOk<{ __type: { enumValues: Array<{ name: string }> } }>(url, `query($n: String!) { __type(name: $n) { enumValues { name } } }`, { n: n.name });
-    return r.__type.enumValues[0].name;
-  }
-  const r = await gqlOk<{ __type: { inputFields: Array<{ name: string; type: TypeRef }> } }>(
-    url, `query($n: String!) { __type(name: $n) { inputFields { name type { ${TYPE_REF} } } } }`, { n: n.name });
-  const out: Record<string, unknown> = {};
-  for (const f of r.__type.inputFields) {
-    if (f.type.kind !== 'NON_NULL' && !ADDRESS[f.name]) continue;
-    out[f.name] = await sampleValue(url, f.type, f.name);
-  }
-  return out;
-}
-
-interface Ops {
-  addToCart: string;
-  checkout: string;
-  clearCart?: string;
-  shippingAddress: unknown;
-}
-
-/** Builds the operations from the live schema (CONTRACT §3 names), or says what is missing. */
-async function discover(url: string): Promise<Ops | string> {
-  const r = await gqlOk<{ __type: { fields: Array<{ name: string; type: TypeRef; args: Array<{ name: string; type: TypeRef }> }> } }>(
-    url, `{ __type(name: "Mutation") { fields { name type { ${TYPE_REF} } args { name type { ${TYPE_REF} } } } } }`);
-  const fields = new Map(r.__type.fields.map((f) => [f.name, f]));
-  const add = fields.get('addToCart');
-  const co = fields.get('checkout');
-  if (!add || !co) return `the running product has no ${[!add && 'addToCart', !co && 'checkout'].filter(Boolean).join(' / ')} mutation yet`;
-  const input = co.args.find((a) => a.name === 'input');
-  if (!input) return 'checkout has no `input` argument';
-  const inputType = await gqlOk<{ __type: { inputFields: Array<{ name: string; type: TypeRef }> } }>(
-    url, `query($n: String!) { __type(name: $n) { inputFields { name type { ${TYPE_REF} } } } }`, { n: named(input.type).name });
-  const ship = inputType.__type.inputFields.find((f) => f.name === 'shippingAddress');
-  const shippingAddress = ship ? await sampleValue(url, ship.type, 'shippingAddress') : undefined;
-  const clear = fields.get('clearCart');
-  return {
-    addToCart: `mutation Add($p: ID!, $v: VariantInput!, $q: Int!) { addToCart(productId: $p, variant: $v, quantity: $q)${selectionFor(add.type)} }`,
-    checkout: `mutation Checkout($input: ${input.type.kind === 'NON_NULL' ? `${named(input.type).name}!` : named(input.type).name}) { checkout(input: $input)${selectionFor(co.type)} }`,
-    clearCart: clear ? `mutation { clearCart${selectionFor(clear.type)} }` : undefined,
-    shippingAddress,
-  };
-}
 
 const codeOf = (r: { errors?: Array<{ message: string; extensions?: { code?: string } }> }) =>
   r.errors?.length ? r.errors[0].extensions?.code ?? r.errors[0].message.slice(0, 60) : undefined;
@@ -136,6 +74,8 @@ export interface CheckoutOptions {
   hotStock: number;
   hotMaxSeconds: number;
   log: (s: string) => void;
+  /** CPU time so far (µs) of each process group (server, PostgreSQL, Redis); the harness itself is added here. */
+  cpu?: () => Record<string, number>;
   /** Profiles the server over the spread run when given. */
   profile?: { start(): Promise<void>; stop(): Promise<CheckoutProfile> };
 }
@@ -143,14 +83,8 @@ export interface CheckoutOptions {
 export type CheckoutProfile = ReturnType<typeof summarizeProfile> & { file?: string };
 
 export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
-  const result: CheckoutResult = { available: false, errors: [] };
-  const ops = await discover(o.url);
-  if (typeof ops === 'string') {
-    result.reason = ops;
-    o.log(`  checkout: skipped (${ops})`);
-    return result;
-  }
-  result.available = true;
+  const result: CheckoutResult = { available: true, errors: [] };
+  const ops = OPS;
   const db = new PgClient({ connectionString: o.databaseUrl });
   await db.connect();
   try {
@@ -194,7 +128,7 @@ export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
           const addErr = codeOf(add);
           if (!addErr) {
             const k0 = performance.now();
-            const co = await gql(o.url, ops.checkout, { input: { idempotencyKey: randomUUID(), ...(ops.shippingAddress !== undefined ? { shippingAddress: ops.shippingAddress } : {}) } }, token);
+            const co = await gql(o.url, ops.checkout, { input: { idempotencyKey: randomUUID(), shippingAddress: ops.shippingAddress } }, token);
             const now = performance.now();
             const coErr = codeOf(co);
             if (!coErr) {
@@ -205,7 +139,7 @@ export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
             }
             note(`checkout ${coErr}`);
             if (coErr !== 'INSUFFICIENT_STOCK' && result.errors.length < 5) result.errors.push(`checkout: ${JSON.stringify(co.errors).slice(0, 300)}`);
-            if (ops.clearCart) await gql(o.url, ops.clearCart, {}, token);
+            await gql(o.url, ops.clearCart, {}, token);
             if (stopOnSoldOut && coErr === 'INSUFFICIENT_STOCK') {
               soldOut++;
               return;
@@ -213,7 +147,7 @@ export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
           } else {
             note(`addToCart ${addErr}`);
             if (addErr !== 'INSUFFICIENT_STOCK' && result.errors.length < 5) result.errors.push(`addToCart: ${JSON.stringify(add.errors).slice(0, 300)}`);
-            if (ops.clearCart) await gql(o.url, ops.clearCart, {}, token);
+            await gql(o.url, ops.clearCart, {}, token);
             if (stopOnSoldOut && addErr === 'INSUFFICIENT_STOCK') {
               soldOut++;
               return;
@@ -231,10 +165,18 @@ export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
     const spreadIds = spread.variants.map((v) => v.id);
     const spreadInitial = new Map(spread.variants.map((v) => [v.id, v.stock]));
     const pickSpread = (b: number, r: number) => spread.variants[(b * 7 + r) % spread.variants.length];
+    const cpuNow = (): Record<string, number> => {
+      const u = process.cpuUsage();
+      return { ...o.cpu?.(), 'load client (this harness)': u.user + u.system };
+    };
+    const cpu0 = cpuNow();
     const s = await run(pickSpread, spread.id, o.spreadSeconds, false);
+    const cpu1 = cpuNow();
+    const cpuPerOrderMs = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, s.orders ? (v - (cpu0[k] ?? 0)) / 1000 / s.orders : 0]));
     const { soldOutBuyers: _ignored, ...spreadRun } = s;
-    result.spread = { ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial) };
+    result.spread = { ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial), cpuPerOrderMs };
     o.log(`  checkout spread: ${s.orders} orders in ${s.seconds.toFixed(1)} s = ${s.ordersPerSec.toFixed(0)} orders/s, checkout p50 ${s.checkoutLatency.p50} p99 ${s.checkoutLatency.p99} ms`);
+    o.log(`  CPU per order (ms): ${Object.entries(cpuPerOrderMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
 
     if (o.profile) {
       // A second, shorter spread run under the profiler (kept out of the figures above).

@@ -262,7 +262,7 @@ export function writeReport(run: BenchRun, out: string): string {
   L.push('## Checkout');
   L.push('');
   if (!co) L.push('Not run.');
-  else if (!co.available) L.push(`Not available: ${co.reason}. (The harness discovers \`addToCart\` / \`checkout\` / \`clearCart\` from the live schema and runs as soon as they exist.)`);
+  else if (!co.available) L.push(`Not available: ${co.reason}.`);
   else {
     L.push('Each buyer is a registered user looping `addToCart(quantity: 1)` + `checkout(input: { idempotencyKey: <fresh uuid>, shippingAddress })` over HTTP; on an error it clears its cart and goes on (hot variant: stops once sold out). The accounting reads PostgreSQL at the end: units ordered (orders not cancelled) must equal initial − final stock, and stock must never be negative.');
     L.push('');
@@ -273,6 +273,12 @@ export function writeReport(run: BenchRun, out: string): string {
       const a = r.accounting;
       const errs = Object.entries(r.errorsByCode).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
       L.push(`| ${name}${name === 'spread variants' && co.spread ? ` (${co.spread.variants})` : ` (stock ${a.initialStock})`} | ${r.buyers} | ${f1(r.seconds)} | ${r.orders} | ${f0(r.ordersPerSec)} | ${name === 'spread variants' ? fx(r.ordersPerSec / 300) : ''} | ${f0(r.checkoutLatency.p50)} | ${f0(r.checkoutLatency.p95)} | ${f0(r.checkoutLatency.p99)} | ${f0(r.cycleLatency.p99)} | ${errs} | ${a.orderedQuantity} | ${a.initialStock - a.finalStock} | ${a.oversold}${a.ok ? '' : ' ⚠️ mismatch'} |`);
+    }
+    const cpu = co.spread?.cpuPerOrderMs;
+    if (cpu) {
+      const total = Object.values(cpu).reduce((x, y) => x + y, 0);
+      L.push('');
+      L.push(`CPU time per order in the spread run (add to cart + checkout, all threads of each process; the machine has ${run.machine.nproc} cores, so ${run.machine.nproc * 1000} ms of CPU per second at most): ${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}; together ${total.toFixed(2)} ms, i.e. at most ${f0((run.machine.nproc * 1000) / total)} orders/s if every core did nothing else.`);
     }
   }
   L.push('');

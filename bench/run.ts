@@ -4,7 +4,7 @@
  *   npm run bench                 full run (N = 1,000 / 5,000 / 10,000), writes BENCHMARKS.md
  *   npm run bench -- --smoke      short form for CI (N = 300, seconds per phase), no timing assertions
  *
- * Options: --n=1000,5000  --no-profile  --no-dual  --no-checkout  --out=FILE  --keep-logs
+ * Options: --n=1000,5000  --no-profile  --no-dual  --no-checkout  --checkout-only  --out=FILE  --keep-logs
  *          --from=bench/results/<run>.json  (re-render a report from a saved run, no measuring)
  * Everything runs on 127.0.0.1; every process it starts is ended on exit, error or Ctrl-C.
  */
@@ -17,7 +17,7 @@ import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded';
 import { runCheckout, type CheckoutResult } from './checkout';
 import { runGroup, type Durations, type GroupResult, type GroupSpec, type Mix, type TargetKind } from './fanout';
-import { killAll, machineBusyMicros, onExit, sleep, startRedis, type RedisHandle } from './lib/proc';
+import { cpuMicros, killAll, machineBusyMicros, onExit, sleep, startRedis, sumOver, withChildren, type RedisHandle } from './lib/proc';
 import { RemoteProfiler, summarizeProfile } from './lib/profiler';
 import { counters, gqlOk, ROOT, slowShutdowns, startProduct, type ProductEnv } from './lib/servers';
 import { writeReport, type BenchRun } from './report';
@@ -28,6 +28,8 @@ interface Options {
   profile: boolean;
   dual: boolean;
   checkout: boolean;
+  /** Checkout only: no fan-out scenarios. */
+  checkoutOnly: boolean;
   out: string;
 }
 
@@ -44,6 +46,7 @@ function parseArgs(argv: string[]): Options {
     profile: smoke ? has('--profile') : !has('--no-profile'),
     dual: !has('--no-dual'),
     checkout: !has('--no-checkout'),
+    checkoutOnly: has('--checkout-only'),
     out: path.resolve(ROOT, val('--out') ?? (smoke ? 'bench/results/BENCHMARKS.smoke.md' : 'BENCHMARKS.md')),
   };
 }
@@ -55,6 +58,7 @@ const durations = (smoke: boolean): Durations =>
 
 function groups(o: Options): GroupSpec[] {
   const all: GroupSpec[] = [];
+  if (o.checkoutOnly) return all;
   const phases: GroupSpec['phases'] = ['rate1', 'rate5', 'burst'];
   const add = (target: TargetKind, n: number, mix: Mix) => all.push({ id: `${target}-${mix}-${n}`, target, n, mix, phases });
   for (const n of o.ns) {
@@ -72,6 +76,9 @@ function groups(o: Options): GroupSpec[] {
   }
   return all;
 }
+
+/** The postmaster's pid, from its pid file. */
+const postmasterPid = (pgDir: string) => Number(readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
 function machine() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
@@ -175,6 +182,11 @@ async function main() {
         const profiler = setup.inspectPort ? await RemoteProfiler.attach(setup.inspectPort) : undefined;
         checkout = await runCheckout({
           url: setup.url, databaseUrl: db.url, adminToken,
+          cpu: () => ({
+            server: cpuMicros(setup.pid),
+            PostgreSQL: sumOver(withChildren(postmasterPid(pgDir)), cpuMicros),
+            Redis: cpuMicros(redis!.pid),
+          }),
           profile: profiler && {
             start: () => profiler.start(),
             stop: async () => {

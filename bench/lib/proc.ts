@@ -137,6 +137,21 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
+/** A process and its direct children (PostgreSQL: the postmaster and its backends). */
+export function withChildren(pid: number): number[] {
+  const kids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) kids.push(Number(d));
+    } catch {
+      /* ended */
+    }
+  }
+  return [pid, ...kids];
+}
+
 export function sumOver(pids: number[], f: (pid: number) => number): number {
   return pids.reduce((s, p) => s + f(p), 0);
 }
