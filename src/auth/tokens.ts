@@ -8,6 +8,11 @@ export interface TokenClaims {
   role: Role;
 }
 
+/** Verified claims and when the token expires (ms since the epoch; Infinity without `exp`). */
+export interface VerifiedToken extends TokenClaims {
+  expiresAt: number;
+}
+
 export interface TokenSettings {
   /** Built once (createSecretKey): jsonwebtoken would otherwise re-derive a key object per call. */
   secret: KeyObject;
@@ -27,7 +32,7 @@ export function signToken(settings: TokenSettings, claims: TokenClaims): string 
   });
 }
 
-export function verifyToken(settings: TokenSettings, token: string): TokenClaims {
+export function verifyToken(settings: TokenSettings, token: string): VerifiedToken {
   try {
     const decoded = jwt.verify(token, settings.secret, {
       algorithms: ['HS256'],
@@ -37,7 +42,7 @@ export function verifyToken(settings: TokenSettings, token: string): TokenClaims
     if (typeof decoded === 'string' || typeof decoded.sub !== 'string') {
       throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid token');
     }
-    return { sub: decoded.sub, role: decoded.role as Role };
+    return { sub: decoded.sub, role: decoded.role as Role, expiresAt: typeof decoded.exp === 'number' ? decoded.exp * 1000 : Infinity };
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err instanceof jwt.TokenExpiredError) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Token expired');

@@ -67,12 +67,19 @@ export async function startBridge(io: Server, hub: EventHub, schema: GraphQLSche
     close: () => offs.forEach((off) => off()),
   };
 
+  // Whether any socket of this instance is in one of the rooms (null: everyone): an event nobody
+  // here can receive is not formatted at all.
+  const nsp = io.of('/');
+  const anyoneIn = (rooms: string[] | null) =>
+    rooms ? rooms.some((room) => (nsp.adapter.rooms.get(room)?.size ?? 0) > 0) : nsp.sockets.size > 0;
+
   const offs = await Promise.all(
     eventList.map((def) =>
       hub.on(def.name, (envelope) => {
+        const rooms = def.audience.rooms(envelope.r);
+        if (!anyoneIn(rooms)) return;
         const data = run(def.name, envelope);
         if (data === undefined) return;
-        const rooms = def.audience.rooms(envelope.r);
         const except = def.audience.exceptRooms?.(envelope.r) ?? [];
         let target = rooms ? io.local.to(rooms) : io.local;
         if (except.length) target = target.except(except);

@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { createSecretKey } from 'node:crypto';
 import { z } from 'zod';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../auth/passwords';
-import { extractBearer, signToken, verifyToken, type TokenSettings } from '../auth/tokens';
+import { extractBearer, signToken, verifyToken, type TokenSettings, type VerifiedToken } from '../auth/tokens';
 import type { Viewer } from '../auth/viewer';
 import { Role, User } from '../entities/user.entity';
 import { AppError, conflict, ErrorCode, unauthenticated } from '../errors';
@@ -37,6 +37,26 @@ export class UserService {
    * and the row rarely changes. A role change or deleted account is seen within that time.
    */
   private viewers = new Map<string, { viewer: Viewer; until: number }>();
+
+  /**
+   * Tokens whose signature, issuer and audience were checked, until they expire: the same string
+   * verifies the same way every time, so only its expiry is checked again (HMAC per request was ~4%
+   * of the server's CPU per order).
+   */
+  private verified = new Map<string, VerifiedToken>();
+
+  private verify(token: string): VerifiedToken {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAt > Date.now()) return known;
+      this.verified.delete(token);
+    }
+    // Throws UNAUTHENTICATED (expired, bad signature, wrong issuer/audience) exactly as before.
+    const claims = verifyToken(this.tokens, token);
+    if (this.verified.size >= VIEWER_CACHE_SIZE) this.verified.clear();
+    this.verified.set(token, claims);
+    return claims;
+  }
 
   /** Creates a customer account; a taken email (any case) is CONFLICT. */
   async register(input: { email: string; password: string; name: string }): Promise<AuthResult> {
@@ -78,7 +98,7 @@ export class UserService {
   async authenticate(rawToken: unknown): Promise<Viewer | null> {
     const token = extractBearer(rawToken);
     if (!token) return null;
-    const claims = verifyToken(this.tokens, token);
+    const claims = this.verify(token);
     const cached = this.viewers.get(claims.sub);
     if (cached && cached.until > Date.now()) return cached.viewer;
     const rows = await this.deps.orm.em.fork().execute<Array<{ id: string; email: string; name: string; role: Role }>>(

@@ -66,6 +66,20 @@ describe('auth', () => {
     expect(ok.me.id).toBe(user.id);
   });
 
+  it('stops accepting a token the moment it expires, also after it was accepted (verified tokens are remembered only until exp)', async () => {
+    const user = await makeUser(shop);
+    const base = { subject: user.id, issuer: 'shoe-store-api', audience: 'shoe-store', algorithm: 'HS256' as const };
+    // exp has whole-second precision: the token lives until the start of the second after next.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = jwt.sign({ role: 'CUSTOMER', exp }, TEST_JWT_SECRET, base);
+    expect((await gqlOk(shop.url, ME, {}, shortLived)).me.id).toBe(user.id);
+    expect((await gqlOk(shop.url, ME, {}, shortLived)).me.id).toBe(user.id);
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+    const late = await gql(shop.url, ME, {}, shortLived);
+    expect(codeOf(late)).toBe('UNAUTHENTICATED');
+    expect(late.errors![0].message).toBe('Token expired');
+  });
+
   it('gives FORBIDDEN to a customer calling an admin mutation, UNAUTHENTICATED to anonymous', async () => {
     const user = await makeUser(shop);
     const q = `mutation { createProduct(input: { name: "X", brand: "B", category: "c", price: 10, variants: [{ size: "9", color: "red", stock: 1 }] }) { id } }`;
