@@ -6,7 +6,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import compression from 'compression';
 import express from 'express';
-import { GraphQLError, validate } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +25,7 @@ import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
 import type { GqlContext } from './schema/context';
 import { makeFormatError } from './schema/format-error';
-import { limitsRule } from './schema/limits';
+import { limitsChecker } from './schema/limits';
 import { createServices, type Services } from './services';
 
 export interface AppDeps {
@@ -54,6 +54,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { config, orm, hub, logger } = deps;
   const services = createServices(deps);
   const schema = await buildShopSchema();
+  const checkLimits = limitsChecker(schema, config.limits);
   const formatError = makeFormatError(logger);
   const app = express();
   const httpServer = http.createServer(app);
@@ -129,7 +130,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         async requestDidStart() {
           return {
             async didResolveOperation({ document, request }) {
-              const errors = validate(schema, document, [limitsRule(config.limits, request.variables ?? undefined)]);
+              const errors = checkLimits(document, request.variables ?? undefined);
               if (errors.length) {
                 throw new GraphQLError(errors[0].message, { extensions: { ...errors[0].extensions, http: { status: 400 } } });
               }

@@ -1,5 +1,5 @@
 import {
-  GraphQLError, Kind, getNamedType, isListType, getNullableType,
+  GraphQLError, Kind, getNamedType, isListType, getNullableType, validate, visit, type DocumentNode, type GraphQLSchema,
   type ASTVisitor, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type SelectionSetNode, type ValidationContext,
   type ValueNode, type GraphQLCompositeType, isCompositeType, isObjectType, isInterfaceType,
 } from 'graphql';
@@ -87,5 +87,36 @@ export function limitsRule(limits: QueryLimits, variables?: Record<string, unkno
         if (cost > limits.maxCost) context.reportError(reject(`Query is too expensive: cost ${cost}, budget ${limits.maxCost}`, 'cost'));
       },
     };
+  };
+}
+
+/**
+ * The limits check of one schema and one set of limits, remembered per parsed document (Apollo and
+ * the fan-out reuse the DocumentNode of a known query) and per value of the variables passed as
+ * `first`, the only variables a verdict depends on. A repeated operation is then checked once.
+ */
+export function limitsChecker(schema: GraphQLSchema, limits: QueryLimits) {
+  const pageVariables = new WeakMap<DocumentNode, string[]>();
+  const verdicts = new WeakMap<DocumentNode, Map<string, readonly GraphQLError[]>>();
+  return (document: DocumentNode, variables?: Record<string, unknown>): readonly GraphQLError[] => {
+    let names = pageVariables.get(document);
+    if (!names) {
+      const found: string[] = [];
+      visit(document, {
+        Argument(node) {
+          if (node.name.value === 'first' && node.value.kind === Kind.VARIABLE) found.push(node.value.name.value);
+        },
+      });
+      pageVariables.set(document, (names = found));
+    }
+    const key = names.map((n) => (typeof variables?.[n] === 'number' ? String(variables[n]) : '-')).join(',');
+    let byKey = verdicts.get(document);
+    const known = byKey?.get(key);
+    if (known) return known;
+    const errors = validate(schema, document, [limitsRule(limits, variables)]);
+    if (!byKey) verdicts.set(document, (byKey = new Map()));
+    if (byKey.size >= 64) byKey.clear();
+    byKey.set(key, errors);
+    return errors;
   };
 }

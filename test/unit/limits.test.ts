@@ -1,5 +1,5 @@
 import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } from 'graphql';
-import { limitsRule } from '../../src/schema/limits';
+import { limitsChecker, limitsRule } from '../../src/schema/limits';
 
 const schema = buildSchema(`
   type Node { id: ID! child: Node children(first: Int): [Node!]! }
@@ -35,6 +35,22 @@ describe('limitsRule', () => {
     expect(check('{ nodes(first: 100) { id children(first: 60) { id } } }')).toEqual([expect.stringMatching(/too expensive: cost 6\d\d\d/)]);
     expect(check('query($n: Int) { nodes(first: $n) { children(first: 60) { id } } }')).toEqual([expect.stringMatching(/too expensive/)]);
     expect(check('query($n: Int) { nodes(first: $n) { children(first: 60) { id } } }', { n: 10 })).toEqual([]);
+  });
+
+  it('limitsChecker remembers a verdict per document and page-size values, never across different values', () => {
+    const checker = limitsChecker(schema, limits);
+    const doc = parse('query($n: Int, $other: String) { nodes(first: $n) { children(first: 60) { id } } }');
+    const messages = (v?: Record<string, unknown>) => checker(doc, v).map((e) => e.message);
+    expect(messages({ n: 10, other: 'a' })).toEqual([]);
+    expect(messages({ n: 100, other: 'a' })).toEqual([expect.stringMatching(/too expensive/)]);
+    // Same page size, another unrelated variable: the remembered verdict (the same array).
+    expect(checker(doc, { n: 10, other: 'b' })).toBe(checker(doc, { n: 10, other: 'c' }));
+    expect(messages({ n: 10, other: 'b' })).toEqual([]);
+    expect(messages({ n: 100 })).toEqual([expect.stringMatching(/too expensive/)]);
+    // A missing page size is priced at the largest page.
+    expect(messages({})).toEqual([expect.stringMatching(/too expensive/)]);
+    // Another document with the same text is checked on its own.
+    expect(checker(parse(nested(13))).map((e) => e.message)).toEqual([expect.stringMatching(/too deep/)]);
   });
 
   it('lets the standard introspection query through (GraphiQL needs it)', () => {
