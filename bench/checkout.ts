@@ -12,11 +12,15 @@ import { summarizeList, type Summary } from './lib/stats';
 export interface CheckoutResult {
   available: boolean;
   reason?: string;
-  spread?: CheckoutRun & { variants: number; accounting: StockAccounting; cpuPerOrderMs?: Record<string, number> };
+  spread?: SpreadRun;
+  /** The same spread run with the product reaching PostgreSQL over loopback TCP instead of its Unix socket. */
+  spreadTcp?: SpreadRun;
   hot?: CheckoutRun & { accounting: StockAccounting; soldOutBuyers: number };
   profile?: CheckoutProfile;
   errors: string[];
 }
+
+export type SpreadRun = CheckoutRun & { variants: number; accounting: StockAccounting; cpuPerOrderMs?: Record<string, number> };
 
 export interface CheckoutRun {
   buyers: number;
@@ -76,6 +80,8 @@ export interface CheckoutOptions {
   log: (s: string) => void;
   /** CPU time so far (µs) of each process group (server, PostgreSQL, Redis); the harness itself is added here. */
   cpu?: () => Record<string, number>;
+  /** The spread run only (no profile, no hot variant). */
+  spreadOnly?: boolean;
   /** Profiles the server over the spread run when given. */
   profile?: { start(): Promise<void>; stop(): Promise<CheckoutProfile> };
 }
@@ -177,6 +183,12 @@ export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
     result.spread = { ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial), cpuPerOrderMs };
     o.log(`  checkout spread: ${s.orders} orders in ${s.seconds.toFixed(1)} s = ${s.ordersPerSec.toFixed(0)} orders/s, checkout p50 ${s.checkoutLatency.p50} p99 ${s.checkoutLatency.p99} ms`);
     o.log(`  CPU per order (ms): ${Object.entries(cpuPerOrderMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+
+    if (o.spreadOnly) {
+      if (result.spread.orders !== result.spread.accounting.ordersInDb) result.errors.push(`spread: ${result.spread.orders} orders answered but ${result.spread.accounting.ordersInDb} in the database`);
+      if (!result.spread.accounting.ok) result.errors.push(`spread: stock accounting mismatch ${JSON.stringify(result.spread.accounting)}`);
+      return result;
+    }
 
     if (o.profile) {
       // A second, shorter spread run under the profiler (kept out of the figures above).

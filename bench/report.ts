@@ -268,17 +268,25 @@ export function writeReport(run: BenchRun, out: string): string {
     L.push('');
     L.push('| run | buyers | seconds | orders | orders/s | × target (300/s) | checkout p50 ms | p95 | p99 | add+checkout p99 ms | errors | ordered units | initial − final | oversold |');
     L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
-    for (const [name, r] of [['spread variants', co.spread], ['hot variant', co.hot]] as const) {
+    const rows = [
+      { name: `spread variants (${co.spread?.variants})`, r: co.spread, spread: true },
+      { name: `spread variants (${co.spreadTcp?.variants}), PostgreSQL over loopback TCP`, r: co.spreadTcp, spread: true },
+      { name: `hot variant (stock ${co.hot?.accounting.initialStock})`, r: co.hot, spread: false },
+    ];
+    for (const { name, r, spread } of rows) {
       if (!r) continue;
       const a = r.accounting;
       const errs = Object.entries(r.errorsByCode).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
-      L.push(`| ${name}${name === 'spread variants' && co.spread ? ` (${co.spread.variants})` : ` (stock ${a.initialStock})`} | ${r.buyers} | ${f1(r.seconds)} | ${r.orders} | ${f0(r.ordersPerSec)} | ${name === 'spread variants' ? fx(r.ordersPerSec / 300) : ''} | ${f0(r.checkoutLatency.p50)} | ${f0(r.checkoutLatency.p95)} | ${f0(r.checkoutLatency.p99)} | ${f0(r.cycleLatency.p99)} | ${errs} | ${a.orderedQuantity} | ${a.initialStock - a.finalStock} | ${a.oversold}${a.ok ? '' : ' ⚠️ mismatch'} |`);
+      L.push(`| ${name} | ${r.buyers} | ${f1(r.seconds)} | ${r.orders} | ${f0(r.ordersPerSec)} | ${spread ? fx(r.ordersPerSec / 300) : ''} | ${f0(r.checkoutLatency.p50)} | ${f0(r.checkoutLatency.p95)} | ${f0(r.checkoutLatency.p99)} | ${f0(r.cycleLatency.p99)} | ${errs} | ${a.orderedQuantity} | ${a.initialStock - a.finalStock} | ${a.oversold}${a.ok ? '' : ' ⚠️ mismatch'} |`);
     }
-    const cpu = co.spread?.cpuPerOrderMs;
-    if (cpu) {
+    L.push('');
+    L.push('The product reaches PostgreSQL through its Unix socket, as `npm start` does with the embedded database (`DATABASE_URL` may name a socket directory the same way); the TCP row is the same spread run by a second product process connected over loopback TCP.');
+    for (const [label, r] of [['Unix socket', co.spread], ['loopback TCP', co.spreadTcp]] as const) {
+      const cpu = r?.cpuPerOrderMs;
+      if (!cpu) continue;
       const total = Object.values(cpu).reduce((x, y) => x + y, 0);
       L.push('');
-      L.push(`CPU time per order in the spread run (add to cart + checkout, all threads of each process; the machine has ${run.machine.nproc} cores, so ${run.machine.nproc * 1000} ms of CPU per second at most): ${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}; together ${total.toFixed(2)} ms, i.e. at most ${f0((run.machine.nproc * 1000) / total)} orders/s if every core did nothing else.`);
+      L.push(`CPU time per order in the spread run (${label}; add to cart + checkout, all threads of each process; ${run.machine.nproc} cores = ${run.machine.nproc * 1000} ms of CPU per second at most): ${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}; together ${total.toFixed(2)} ms, i.e. at most ${f0((run.machine.nproc * 1000) / total)} orders/s if every core did nothing else. One server process runs its JavaScript on one thread, so ${cpu.server.toFixed(2)} ms per order bounds one instance near ${f0(1000 / cpu.server)} orders/s.`);
     }
   }
   L.push('');

@@ -205,6 +205,27 @@ async function main() {
     } finally {
       await setup.stop();
     }
+    if (checkout?.spread && db.tcpUrl !== db.url) {
+      // The product reaches the embedded database through its Unix socket, as `npm start` does; the
+      // same spread run over loopback TCP shows what that is worth.
+      log('checkout over loopback TCP to PostgreSQL (spread only)');
+      const tcp = await startProduct({ ...productEnv, databaseUrl: db.tcpUrl }, 'checkout-tcp');
+      try {
+        const r = await runCheckout({
+          url: tcp.url, databaseUrl: db.tcpUrl, adminToken, spreadOnly: true,
+          cpu: () => ({
+            server: cpuMicros(tcp.pid),
+            PostgreSQL: sumOver(withChildren(postmasterPid(pgDir)), cpuMicros),
+            Redis: cpuMicros(redis!.pid),
+          }),
+          buyers: o.smoke ? 20 : 50, spreadSeconds: o.smoke ? 3 : 10, spreadVariants: 50, hotStock: 0, hotMaxSeconds: 0, log,
+        });
+        checkout.spreadTcp = r.spread;
+        harnessErrors.push(...r.errors.map((e) => `checkout over TCP: ${e}`));
+      } finally {
+        await tcp.stop();
+      }
+    }
 
     const ctx = { productEnv, eventProduct, adminToken, logDir, d, log };
     const specs = groups(o);
