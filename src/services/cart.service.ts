@@ -61,13 +61,13 @@ type CartOp = z.output<typeof batchItemSchema> | { action: 'clear' };
 
 type CartAction = 'item_added' | 'item_removed' | 'updated';
 
-/** A cart row locked by the caller's transaction. */
-export interface LockedCart {
+/** A cart's id and last change, as `shop_checkout` reports the cart it emptied. */
+export interface CartStamp {
   id: string;
   updatedAt: string;
 }
 
-/** Carts: one per user, lines per variant. Every change locks the cart row, so a user's changes apply one at a time. */
+/** Carts: one per user, lines per variant. Every change (and checkout) locks the cart row, so a user's changes apply one at a time. */
 export class CartService {
   constructor(private deps: ServiceDeps) {}
 
@@ -116,7 +116,7 @@ export class CartService {
   }
 
   /** The cart right after it was emptied in the caller's transaction (checkout), without reading it back. */
-  emptyView(userId: string, cart: LockedCart): CartView {
+  emptyView(userId: string, cart: CartStamp): CartView {
     return { id: cart.id, userId, items: [], itemCount: 0, subtotal: 0, updatedAt: cart.updatedAt };
   }
 
