@@ -147,12 +147,13 @@ export function writeReport(run: BenchRun, out: string): string {
     if (p && ok === false) {
       const prof = run.groups.find((g) => g.profile && g.spec.target === 'product' && g.spec.mix === 'graphql-ws')?.profile;
       const writev = prof?.functions.filter((f) => /writev|writeBuffer/.test(f.name)).reduce((sum, f) => sum + Number(f.pct), 0);
-      const perMsg = cpu(pGql) ?? NaN;
-      const cpuMsPerEvent = (perMsg * nMax) / 1000;
-      pacedNote = `At ${nMax.toLocaleString('en-US')} subscribers one event costs the server ${f0(cpuMsPerEvent)} ms of CPU (${f1(perMsg)} µs per message)` +
-        (writev ? `, ${f0(writev)} % of it in the kernel's socket writes (\`writev\`/\`write\`, see the profile below)` : '') +
-        `; at 5 events/s that is ${f0(cpuMsPerEvent * 5 / 10)} % of one core, while the load clients need about as much on the other one. ` +
-        'The tail is the machine being full: compare the bare baselines at the same load in the same run.';
+      const perMsg = cpu(pGql, 'rate5') ?? NaN;
+      const clientPerMsg = p.clientCpuPerMsgUs;
+      const cores = (us: number) => (us * nMax * 5) / 1e6;
+      pacedNote = `At ${nMax.toLocaleString('en-US')} subscribers and 5 events/s (${(nMax * 5).toLocaleString('en-US')} messages/s) the server needs ${f1(perMsg)} µs per message = ${cores(perMsg).toFixed(2)} cores` +
+        (writev ? ` (${f0(writev)} % of its CPU in the kernel's socket writes, \`writev\`/\`write\`: see the profile below)` : '') +
+        `, and the real graphql-ws load clients ${f1(clientPerMsg)} µs per message = ${cores(clientPerMsg).toFixed(2)} cores: ${(cores(perMsg) + cores(clientPerMsg)).toFixed(2)} of the machine's ${run.machine.nproc} cores before PostgreSQL, Redis and the harness. ` +
+        'Queues build on both sides of the sockets, so the tail depends on the machine more than on the server: compare the bare baselines at the same load in the same run.';
     }
   }
   for (const [t, g, b] of [['Socket.IO', pSio, sioBase], ['graphql-ws', pGql, gqlBase]] as const) {
