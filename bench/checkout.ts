@@ -10,8 +10,6 @@ import type { summarizeProfile } from './lib/profiler';
 import { summarizeList, type Summary } from './lib/stats';
 
 export interface CheckoutResult {
-  available: boolean;
-  reason?: string;
   spread?: SpreadRun;
   /** The same spread run with the product reaching PostgreSQL over loopback TCP instead of its Unix socket. */
   spreadTcp?: SpreadRun;
@@ -89,7 +87,7 @@ export interface CheckoutOptions {
 export type CheckoutProfile = ReturnType<typeof summarizeProfile> & { file?: string };
 
 export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
-  const result: CheckoutResult = { available: true, errors: [] };
+  const result: CheckoutResult = { errors: [] };
   const ops = OPS;
   const db = new PgClient({ connectionString: o.databaseUrl });
   await db.connect();

@@ -155,6 +155,12 @@ async function main() {
     db = await startEmbeddedPostgres({ dataDir: pgDir });
     redis = await startRedis();
     log(`PostgreSQL ${db.url.replace(/:[^:@/]+@/, ':***@')}, Redis ${redis.url}`);
+    // CPU time so far (µs) of a product process, PostgreSQL (postmaster and backends) and Redis.
+    const cpuByProcess = (serverPid: number) => ({
+      server: cpuMicros(serverPid),
+      PostgreSQL: sumOver(withChildren(postmasterPid(pgDir)), cpuMicros),
+      Redis: cpuMicros(redis!.pid),
+    });
     const productEnv: ProductEnv = {
       databaseUrl: db.url, redisUrl: redis.url, dataDir: path.join(tmp, 'data'), logDir,
       jwtSecret: randomBytes(48).toString('base64url'),
@@ -182,11 +188,7 @@ async function main() {
         const profiler = setup.inspectPort ? await RemoteProfiler.attach(setup.inspectPort) : undefined;
         checkout = await runCheckout({
           url: setup.url, databaseUrl: db.url, adminToken,
-          cpu: () => ({
-            server: cpuMicros(setup.pid),
-            PostgreSQL: sumOver(withChildren(postmasterPid(pgDir)), cpuMicros),
-            Redis: cpuMicros(redis!.pid),
-          }),
+          cpu: () => cpuByProcess(setup.pid),
           profile: profiler && {
             start: () => profiler.start(),
             stop: async () => {
@@ -213,11 +215,7 @@ async function main() {
       try {
         const r = await runCheckout({
           url: tcp.url, databaseUrl: db.tcpUrl, adminToken, spreadOnly: true,
-          cpu: () => ({
-            server: cpuMicros(tcp.pid),
-            PostgreSQL: sumOver(withChildren(postmasterPid(pgDir)), cpuMicros),
-            Redis: cpuMicros(redis!.pid),
-          }),
+          cpu: () => cpuByProcess(tcp.pid),
           buyers: o.smoke ? 20 : 50, spreadSeconds: o.smoke ? 3 : 10, spreadVariants: 50, hotStock: 0, hotMaxSeconds: 0, log,
         });
         checkout.spreadTcp = r.spread;
