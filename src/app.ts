@@ -17,7 +17,9 @@ import { commands } from './bridge/commands';
 import { createSocketServer, handleConnections, type ShopIo } from './bridge/socket-server';
 import type { AppConfig } from './config';
 import { toClientError } from './errors';
+import type { EventLog } from './events/event-log';
 import type { EventHub } from './events/hub';
+import type { Outbox } from './events/outbox';
 import { graphiqlPage, graphiqlRouter } from './http/graphiql';
 import type { FanoutEngine } from './http/fanout';
 import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
@@ -32,6 +34,8 @@ export interface AppDeps {
   config: AppConfig;
   orm: MikroORM;
   hub: EventHub;
+  outbox: Outbox;
+  log: EventLog;
   logger: Logger;
   /** For readiness: the Redis connection the hub publishes on, when there is one. */
   redis?: Redis;
@@ -166,7 +170,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }),
   );
 
-  const bridge = await startBridge(io, hub, schema, logger);
+  const bridge = await startBridge(io, deps.log, schema, logger);
   useSocketAuth(io, services.users, logger);
   handleConnections(io, {
     services, bridge, commands, config, logger,

@@ -6,13 +6,16 @@ import type { AppConfig } from './config';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { initOrm } from './db/orm';
 import { seedDemoData, type SeedResult } from './db/seed';
+import { EventLog } from './events/event-log';
 import { EventHub, MemoryBackend, RedisBackend } from './events/hub';
+import { Outbox } from './events/outbox';
 import type { Logger } from './logger';
 
 export interface Shop {
   app: App;
   orm: MikroORM;
   hub: EventHub;
+  log: EventLog;
   config: AppConfig;
   embedded?: EmbeddedDatabase;
   seed?: SeedResult;
@@ -34,18 +37,25 @@ export async function startShop(config: AppConfig, logger: Logger, opts: { liste
   const orm = await initOrm(url);
   const redisBackend = config.redisUrl ? new RedisBackend(config.redisUrl, logger) : undefined;
   const hub = new EventHub(redisBackend ?? new MemoryBackend(), logger, config.redisNamespace);
-  const app = await createApp({ config, orm, hub, logger, redis: redisBackend?.publisher });
+  const outbox = new Outbox();
+  const log = new EventLog({
+    orm, hub, outbox, logger, databaseUrl: url, retentionSeconds: config.eventRetentionSeconds,
+    pollMs: config.eventPollMs, faultPoint: config.faultPoint,
+  });
+  const app = await createApp({ config, orm, hub, outbox, log, logger, redis: redisBackend?.publisher });
   if (config.adminEmail && config.adminPassword) await app.services.users.ensureAdmin(config.adminEmail, config.adminPassword);
   const seed = config.seedDemoData ? await seedDemoData(app.services, logger) : undefined;
+  await log.start();
   const port = opts.listen === false ? 0 : await app.listen();
   await app.services.startBackground?.();
   let closing: Promise<void> | undefined;
   return {
-    app, orm, hub, config, embedded, seed, port,
+    app, orm, hub, log, config, embedded, seed, port,
     close: () =>
       (closing ??= (async () => {
         await app.services.stopBackground?.();
         await app.close();
+        await log.close();
         await hub.close();
         await orm.close(true);
         await embedded?.stop();

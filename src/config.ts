@@ -28,6 +28,12 @@ export interface AppConfig {
   presenceTimeoutMs: number;
   flashSaleTickMs: number;
   rateLimit: { points: number; windowMs: number };
+  /** Durable events stay replayable at least this long. */
+  eventRetentionSeconds: number;
+  /** How often each instance looks for committed facts and log positions it was not woken for. */
+  eventPollMs: number;
+  /** Test builds only (ignored in production): a point where the process kills itself. */
+  faultPoint?: string;
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number };
 }
 
@@ -92,6 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       points: int('RATE_LIMIT_POINTS', env.RATE_LIMIT_POINTS, 60),
       windowMs: int('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 10000),
     },
+    eventRetentionSeconds: Math.max(1, int('EVENT_RETENTION_SECONDS', env.EVENT_RETENTION_SECONDS, 86400)),
+    eventPollMs: Math.max(50, int('EVENT_POLL_MS', env.EVENT_POLL_MS, 1000)),
+    faultPoint: production ? undefined : env.SHOP_FAULT_POINT || undefined,
     limits: {
       maxDepth: int('GRAPHQL_MAX_DEPTH', env.GRAPHQL_MAX_DEPTH, 12),
       maxAliases: int('GRAPHQL_MAX_ALIASES', env.GRAPHQL_MAX_ALIASES, 30),

@@ -7,6 +7,7 @@ export const ErrorCode = {
   INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
+  RESYNC_REQUIRED: 'RESYNC_REQUIRED',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -20,6 +21,7 @@ export const errorMessages: Record<ErrorCode, string> = {
   INSUFFICIENT_STOCK: 'Not enough stock',
   CONFLICT: 'Conflict',
   RATE_LIMITED: 'Too many requests, slow down',
+  RESYNC_REQUIRED: 'Cannot resume from this event id: refetch and subscribe again',
   INTERNAL_SERVER_ERROR: 'Internal server error',
 };
 

@@ -5,7 +5,7 @@ import {
 import type { Server } from 'socket.io';
 import type { Envelope } from '../events/audience';
 import { catalogue, eventList, type EventDefinition, type EventName, type PayloadOf } from '../events/catalogue';
-import type { EventHub } from '../events/hub';
+import type { EventLog } from '../events/event-log';
 import type { Logger } from '../logger';
 
 /** The selection of every field of a type, nested objects included: the "full selection". */
@@ -46,7 +46,7 @@ export interface Bridge {
  * same GraphQL execution a subscriber's does (full selection), so both transports carry the same
  * data by construction. `io.local`: every instance receives each message from the pub/sub itself.
  */
-export async function startBridge(io: Server, hub: EventHub, schema: GraphQLSchema, logger: Logger): Promise<Bridge> {
+export async function startBridge(io: Server, log: EventLog, schema: GraphQLSchema, logger: Logger): Promise<Bridge> {
   const documents = new Map<string, DocumentNode>();
   for (const def of eventList) documents.set(def.name, parse(fullSubscriptionDocument(schema, def, { internal: true })));
 
@@ -75,7 +75,7 @@ export async function startBridge(io: Server, hub: EventHub, schema: GraphQLSche
 
   const offs = await Promise.all(
     eventList.map((def) =>
-      hub.on(def.name, (envelope) => {
+      log.listen(def, (envelope) => {
         const rooms = def.audience.rooms(envelope.r);
         if (!anyoneIn(rooms)) return;
         const data = run(def.name, envelope);

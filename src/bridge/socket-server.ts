@@ -3,6 +3,7 @@ import { Server } from 'socket.io';
 import type { AppConfig } from '../config';
 import { isAdmin } from '../auth/viewer';
 import { AppError, ErrorCode, toClientError } from '../errors';
+import { formatEventId } from '../events/event-log';
 import { parseRoom, rooms } from '../events/rooms';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
@@ -130,10 +131,13 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     socket.on('join_cart', (...args: unknown[]) => {
       dispatch('join_cart', args, async () => {
         if (!viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to follow your cart');
+        // The snapshot reflects at least every event delivered here before the read: resuming after
+        // that position misses nothing (it may repeat a change the snapshot already shows).
+        const eventId = formatEventId(h.services.deps.log.current());
         const cart = await h.services.cart.getCart(viewer.id);
         await socket.join(rooms.cart(viewer.id));
         socket.emit('room_joined', { room: rooms.cart(viewer.id) });
-        socket.emit('cart_sync', h.bridge.format('cart_sync', { cart, timestamp: new Date().toISOString() }) as never);
+        socket.emit('cart_sync', h.bridge.format('cart_sync', { eventId, cart, timestamp: new Date().toISOString() }) as never);
         return { room: rooms.cart(viewer.id) };
       });
     });

@@ -23,6 +23,10 @@ export interface Envelope<P = unknown> {
   r: Route;
   /** Publish time (ms since epoch), for latency measurement. */
   t: number;
+  /** Durable events only: the position in the event log (the payload's `eventId`). */
+  i?: number;
+  /** Never on the wire: a subscription that must end with this error instead of a payload. */
+  error?: unknown;
 }
 
 export type SubscriptionArgs = Record<string, unknown>;

@@ -27,9 +27,27 @@ export interface EventDefinition<P = unknown> {
   field: string;
   payload: new () => P;
   audience: Audience;
+  /** Arguments of the subscription field (`after` included for durable events). */
   args: EventArg[];
   description: string;
+  /**
+   * Durable: recorded in the transaction of the change that raises it, carries `eventId`, replayable
+   * (`after`, Socket.IO recovery). Otherwise a live signal: delivered to whoever is connected, never replayed.
+   */
+  durable: boolean;
 }
+
+/** The live signals: delivered to whoever is connected and never replayed. Every other event is durable. */
+export const LIVE_SIGNALS = new Set([
+  'user_typing', 'connection_stats', 'dashboard_metric_update', 'product_view_tracked', 'user_activity_tracked', 'user_offline',
+]);
+
+/** The argument every durable subscription field takes: resume after this event. */
+export const afterArg: EventArg = {
+  name: 'after', type: () => String, nullable: true,
+  description: 'An `eventId`: first replay, in order, every later event of this field you are entitled to, then live ones. '
+    + 'Defaults to `connectionParams.lastEventId`. Past the retention or unknown: RESYNC_REQUIRED.',
+};
 
 const camel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
@@ -40,7 +58,8 @@ function event<P>(
   description: string,
   args: EventArg[] = [],
 ): EventDefinition<P> {
-  return { name, field: camel(name), payload, audience, args, description };
+  const durable = !LIVE_SIGNALS.has(name);
+  return { name, field: camel(name), payload, audience, args: durable ? [...args, afterArg] : args, description, durable };
 }
 
 const productIdArg: EventArg = { name: 'productId', type: () => ID, nullable: false, description: 'The product to follow.' };
@@ -106,3 +125,12 @@ export type EventName = keyof Catalogue;
 export type PayloadOf<K extends EventName> = InstanceType<Catalogue[K]['payload']>;
 export const eventNames = Object.keys(catalogue) as EventName[];
 export const eventList: EventDefinition[] = Object.values(catalogue);
+
+/** The durable events' names (those that carry `eventId`). */
+export type DurableEventName = {
+  [K in EventName]: InstanceType<Catalogue[K]['payload']> extends { eventId: string } ? K : never
+}[EventName];
+/** The live signals' names. */
+export type LiveEventName = Exclude<EventName, DurableEventName>;
+/** A durable event's payload before the log gives it its position. */
+export type DraftOf<K extends DurableEventName> = Omit<PayloadOf<K>, 'eventId'>;

@@ -2,13 +2,17 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger';
 import type { Envelope, Route } from './audience';
-import type { EventName, PayloadOf } from './catalogue';
+import type { LiveEventName, PayloadOf } from './catalogue';
 
 /** The transport under the hub: Redis across instances, or in-process for a single one. */
 export interface PubSubBackend {
   publish(topic: string, message: Envelope): Promise<void>;
   subscribe(topic: string, onMessage: (message: Envelope) => void): Promise<number>;
   unsubscribe(id: number): void;
+  /** Whether a publish now would reach the other instances (false while Redis is unreachable). */
+  connected(): boolean;
+  /** Calls back whenever the subscriber connection is (re)established. */
+  onReady(cb: () => void): void;
   close(): Promise<void>;
 }
 
@@ -39,6 +43,12 @@ export class MemoryBackend implements PubSubBackend {
     if (topic) this.handlers.get(topic)?.delete(id);
     this.ids.delete(id);
   }
+
+  connected(): boolean {
+    return true;
+  }
+
+  onReady(): void {}
 
   async close(): Promise<void> {
     this.handlers.clear();
@@ -85,6 +95,14 @@ export class RedisBackend implements PubSubBackend {
     this.pubsub.unsubscribe(id);
   }
 
+  connected(): boolean {
+    return this.publisher.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  onReady(cb: () => void): void {
+    this.subscriber.on('ready', cb);
+  }
+
   /** QUIT when connected; a client waiting for an unreachable Redis is just dropped. */
   async close(): Promise<void> {
     await Promise.allSettled([this.publisher, this.subscriber].map(async (c) => {
@@ -101,6 +119,9 @@ export class RedisBackend implements PubSubBackend {
 
 type Listener = (message: Envelope) => void;
 
+/** The one channel every durable event crosses, in position order. */
+const DURABLE_TOPIC = 'durable';
+
 /**
  * The instance's one door to the pub/sub. Each topic is subscribed once per instance however many
  * GraphQL subscribers and Socket.IO rooms want it; messages are then dispatched locally.
@@ -109,6 +130,8 @@ export class EventHub {
   private listeners = new Map<string, Set<Listener>>();
   private subscriptions = new Map<string, Promise<number>>();
   published = 0;
+  /** Publishes skipped while the pub/sub was unreachable. */
+  dropped = 0;
 
   /** `namespace` keeps shops that share one Redis apart (one shop = one namespace). */
   constructor(private backend: PubSubBackend, private logger: Logger, private namespace = 'shop') {}
@@ -117,14 +140,38 @@ export class EventHub {
     return `${this.namespace}.event.${name}`;
   }
 
-  /** Publishes one event to every instance. Call after the transaction that caused it commits. */
-  async publish<K extends EventName>(name: K, payload: PayloadOf<K>, route: Route = {}): Promise<void> {
-    this.published++;
-    try {
-      await this.backend.publish(this.topic(name), { e: name, p: payload, r: route, t: Date.now() });
-    } catch (err) {
-      this.logger.error({ err, event: name }, 'event publish failed');
+  /**
+   * Publishes one live signal to every instance, without waiting: a caller never waits on Redis.
+   * While Redis is unreachable live signals are dropped (durable events go through the event log).
+   */
+  publish<K extends LiveEventName>(name: K, payload: PayloadOf<K>, route: Route = {}): void {
+    this.send(name, { e: name, p: payload, r: route, t: Date.now() });
+  }
+
+  /** Sends a durable event the log already holds; the instances that miss it read it from the log. */
+  sendDurable(envelope: Envelope): void {
+    this.send(DURABLE_TOPIC, envelope);
+  }
+
+  /** Listens to the durable events on this instance (the event log orders them). */
+  onDurable(listener: Listener): Promise<() => void> {
+    return this.on(DURABLE_TOPIC, listener);
+  }
+
+  /** Calls back when the pub/sub connection comes back after an outage. */
+  onReconnect(cb: () => void): void {
+    this.backend.onReady(cb);
+  }
+
+  private send(name: string, envelope: Envelope): void {
+    if (!this.backend.connected()) {
+      this.dropped++;
+      return;
     }
+    this.published++;
+    this.backend.publish(this.topic(name), envelope).catch((err) => {
+      this.logger.error({ err, event: envelope.e }, 'event publish failed');
+    });
   }
 
   /** Listens to one event on this instance; resolves once the pub/sub subscription is live. */
@@ -152,49 +199,6 @@ export class EventHub {
         this.logger.error({ err, topic }, 'event listener failed');
       }
     }
-  }
-
-  /** An async iterator over one event's messages that pass `accept`, for a GraphQL subscription. */
-  iterate(name: string, accept: (m: Envelope) => boolean): AsyncIterableIterator<Envelope> {
-    const queue: Envelope[] = [];
-    let wake: ((r: IteratorResult<Envelope>) => void) | null = null;
-    let done = false;
-    let off: (() => void) | null = null;
-    const ready = this.on(name, (m) => {
-      if (done || !accept(m)) return;
-      if (wake) {
-        const w = wake;
-        wake = null;
-        w({ value: m, done: false });
-      } else queue.push(m);
-    }).then((f) => {
-      off = f;
-      if (done) f();
-    });
-    const finish = async (): Promise<IteratorResult<Envelope>> => {
-      done = true;
-      off?.();
-      queue.length = 0;
-      if (wake) wake({ value: undefined, done: true });
-      wake = null;
-      return { value: undefined, done: true };
-    };
-    return {
-      async next() {
-        await ready;
-        if (queue.length) return { value: queue.shift()!, done: false };
-        if (done) return { value: undefined, done: true };
-        return new Promise((resolve) => (wake = resolve));
-      },
-      return: finish,
-      throw: async (err) => {
-        await finish();
-        throw err;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,11 @@
 import {
   execute, getArgumentValues, getOperationAST, Kind, locatedError, subscribe,
-  type ExecutionArgs, type ExecutionResult, type FieldNode, type GraphQLField,
+  type ExecutionArgs, type ExecutionResult, type FieldNode, type GraphQLError, type GraphQLField,
 } from 'graphql';
 import { WebSocket } from 'ws';
 import type { Envelope, SubscriptionArgs } from '../events/audience';
 import { eventList, type EventDefinition } from '../events/catalogue';
-import type { EventHub } from '../events/hub';
+import type { EventLog } from '../events/event-log';
 import type { Logger } from '../logger';
 import { authorizeSubscription } from '../resolvers/subscription.resolver';
 import type { GqlContext } from '../schema/context';
@@ -20,6 +20,10 @@ interface Member {
   socket: WebSocket;
   /** `{"id":"<id>","type":"next","payload":` — the shared JSON and `}` complete the message. */
   prefix: string;
+  /** Durable events: the last position written to this member (nothing at or before it is written). */
+  last: number;
+  /** While the member's replay is read: the live results that arrive meanwhile, written after it. */
+  held: Array<[number | undefined, string]> | null;
 }
 
 /** Subscribers that receive exactly the same messages: same event, audience group and operation. */
@@ -52,36 +56,103 @@ const byField = new Map(eventList.map((d) => [d.field, d]));
 export class FanoutEngine {
   private groups = new Map<string, Group>();
   private results = new WeakMap<Envelope, Map<string, string>>();
-  /** Events executed and serialised, and messages written. */
+  /** Events executed and serialised, messages written, and of those, replayed. */
   executions = 0;
   deliveries = 0;
+  replayed = 0;
 
-  constructor(private hub: EventHub, private logger: Logger) {}
+  constructor(private log: EventLog, private logger: Logger) {}
 
   /** graphql-ws `subscribe` for one operation of one connection. */
-  async subscribe(args: ExecutionArgs, target: FanoutTarget, operationKey: string): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
+  async subscribe(args: ExecutionArgs, target: FanoutTarget, operation: { name?: string | null; text: string }): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
     const plan = this.plan(args);
     if (!plan) return subscribe(args);
     const { def, field, node } = plan;
     const ctx = args.contextValue as GqlContext;
+    const path = [node.alias?.value ?? node.name.value];
     let argValues: SubscriptionArgs;
+    let resumeAt: number | null = null;
     try {
       argValues = getArgumentValues(field, node, args.variableValues ?? undefined) as SubscriptionArgs;
       await authorizeSubscription(def, ctx, argValues);
     } catch (err) {
-      return { errors: [locatedError(err, node, [node.alias?.value ?? node.name.value])] };
+      return { errors: [locatedError(err, node, path)] };
     }
+    if (def.durable) {
+      const after = argValues.after ?? ctx.lastEventId;
+      try {
+        if (after != null) resumeAt = await this.log.resumePoint(after);
+      } catch (err) {
+        // The subscription ends with the error as its one result (`next`, then `complete`).
+        return this.ending(locatedError(err, node, path));
+      }
+    }
+    // Where to resume is not part of what the operation computes: subscribers resuming from
+    // different positions still share the group (and its one execution per event).
+    const afterNode = node.arguments?.find((a) => a.name.value === 'after')?.value;
+    const vars = { ...(args.variableValues ?? {}) };
+    if (afterNode?.kind === Kind.VARIABLE) delete vars[afterNode.name.value];
+    const operationKey = `${operation.name ?? ''}\u0000${operation.text}\u0000${JSON.stringify(vars)}`;
     const key = `${def.name}\u0000${def.audience.groupKey(ctx.viewer, argValues)}\u0000${operationKey}`;
     let group = this.groups.get(key);
     if (!group) {
       group = { key, def, viewer: ctx.viewer, args: argValues, operationKey, exec: args, members: new Set() };
       this.groups.set(key, group);
       const g = group;
-      g.off = await this.hub.on(def.name, (envelope) => this.deliver(g, envelope));
+      g.off = await this.log.listen(def, (envelope) => this.deliver(g, envelope));
     }
-    const member: Member = { socket: target.socket, prefix: `{"id":${JSON.stringify(target.id)},"type":"next","payload":` };
+    const member: Member = {
+      socket: target.socket, prefix: `{"id":${JSON.stringify(target.id)},"type":"next","payload":`,
+      last: resumeAt ?? 0, held: resumeAt === null ? null : [],
+    };
     group.members.add(member);
-    return this.until(() => this.leave(group!, member));
+    const iterator = this.until(() => this.leave(group!, member));
+    if (resumeAt !== null) void this.replay(group, member, resumeAt);
+    return iterator;
+  }
+
+  /**
+   * Writes to a resuming member every event of its group after `after` that the group's audience
+   * accepts (through the same execute-once path as live events), then what arrived meanwhile.
+   */
+  private async replay(group: Group, member: Member, after: number): Promise<void> {
+    let events: Envelope[];
+    try {
+      events = await this.log.since(after);
+    } catch (err) {
+      this.logger.error({ err, event: group.def.name }, 'event replay failed: closing the subscriber');
+      member.held = null;
+      member.socket.close(1011, 'Event replay failed');
+      return;
+    }
+    for (const e of events) {
+      if (e.e !== group.def.name || e.i! <= member.last || !group.def.audience.accepts(e.r, group.viewer, group.args)) continue;
+      const json = this.result(group, e);
+      if (json === null) continue;
+      member.last = e.i!;
+      this.write(member, json);
+      this.replayed++;
+    }
+    const held = member.held ?? [];
+    member.held = null;
+    for (const [at, json] of held) {
+      if (at !== undefined) {
+        if (at <= member.last) continue;
+        member.last = at;
+      }
+      this.write(member, json);
+    }
+  }
+
+  private write(m: Member, json: string): void {
+    if (m.socket.readyState !== WebSocket.OPEN) return;
+    m.socket.send(m.prefix + json + '}');
+    this.deliveries++;
+  }
+
+  /** A subscription that ends at once with one result carrying `error`. */
+  private async *ending(error: GraphQLError): AsyncGenerator<ExecutionResult> {
+    yield { data: null, errors: [error] };
   }
 
   /** Grouped subscriptions: a single root field of the catalogue, no fragments or directives. */
@@ -99,7 +170,16 @@ export class FanoutEngine {
     if (!group.members.size || !group.def.audience.accepts(envelope.r, group.viewer, group.args)) return;
     const json = this.result(group, envelope);
     if (json === null) return;
+    const at = envelope.i;
     for (const m of group.members) {
+      if (m.held) {
+        m.held.push([at, json]);
+        continue;
+      }
+      if (at !== undefined) {
+        if (at <= m.last) continue;
+        m.last = at;
+      }
       if (m.socket.readyState !== WebSocket.OPEN) continue;
       m.socket.send(m.prefix + json + '}');
       this.deliveries++;

@@ -52,7 +52,7 @@ export function attachGraphqlWs(
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   httpServer.on('upgrade', onUpgrade);
-  const fanout = new FanoutEngine(services.deps.hub, logger);
+  const fanout = new FanoutEngine(services.deps.log, logger);
 
   const server = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -90,16 +90,18 @@ export function attachGraphqlWs(
         const rules = [...specifiedRules, limitsRule(config.limits, payload.variables ?? undefined)];
         const errors = validate(schema, document, rules);
         if (errors.length) return errors;
+        const lastEventId = ctx.connectionParams?.lastEventId;
         const contextValue: GqlContext = {
           viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws',
-          operationKey: `${payload.operationName ?? ''}\u0000${payload.query}\u0000${JSON.stringify(payload.variables ?? {})}`,
+          operation: { name: payload.operationName, text: payload.query },
+          lastEventId: typeof lastEventId === 'string' ? lastEventId : undefined,
           fanoutTarget: { socket: ctx.extra.socket, id },
         };
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
       subscribe: (args) => {
         const c = args.contextValue as GqlContext;
-        return fanout.subscribe(args, c.fanoutTarget!, c.operationKey ?? '');
+        return fanout.subscribe(args, c.fanoutTarget!, c.operation ?? { text: '' });
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
       onNext: (_ctx, _id, _payload, _args, result) =>

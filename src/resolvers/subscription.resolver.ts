@@ -1,6 +1,7 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
 import type { Envelope, SubscriptionArgs } from '../events/audience';
 import { eventList, type EventDefinition } from '../events/catalogue';
+import { envelopeIterator } from '../events/iterator';
 import { notFound } from '../errors';
 import type { GqlContext } from '../schema/context';
 
@@ -26,7 +27,10 @@ export async function authorizeSubscription(def: EventDefinition, ctx: GqlContex
 function subscriptionResolver(def: EventDefinition): Function {
   const cls = { [`${pascal(def.field)}Subscription`]: class {} }[`${pascal(def.field)}Subscription`];
   const proto = cls.prototype as Record<string, unknown>;
-  proto[def.field] = (root: Envelope) => root.p;
+  proto[def.field] = (root: Envelope) => {
+    if (root.error) throw root.error;
+    return root.p;
+  };
   const descriptor = Object.getOwnPropertyDescriptor(proto, def.field)!;
   Reflect.defineMetadata('design:paramtypes', [Object, ...def.args.map(() => Object)], proto, def.field);
   Reflect.defineMetadata('design:returntype', Object, proto, def.field);
@@ -38,7 +42,23 @@ function subscriptionResolver(def: EventDefinition): Function {
       const ctx = context as GqlContext;
       const a = args as SubscriptionArgs;
       await authorizeSubscription(def, ctx, a);
-      return ctx.services.deps.hub.iterate(def.name, (m) => def.audience.accepts(m.r, ctx.viewer, a));
+      const { log } = ctx.services.deps;
+      const accept = (m: Envelope) => def.audience.accepts(m.r, ctx.viewer, a);
+      const listen = (l: (m: Envelope) => void) => log.listen(def, l);
+      const after = def.durable ? (a.after ?? ctx.lastEventId) : null;
+      if (after == null) return envelopeIterator({ listen }, accept);
+      let at: number;
+      try {
+        at = await log.resumePoint(after);
+      } catch (err) {
+        // The subscription ends with the error as its one result (`next`, then `complete`).
+        return (async function* ending() {
+          yield { e: def.name, p: null, r: {}, t: Date.now(), error: err } as Envelope;
+        })();
+      }
+      return envelopeIterator({
+        listen, after: at, replay: async () => (await log.since(at)).filter((m) => m.e === def.name),
+      }, accept);
     },
   })(proto, def.field, descriptor);
   Resolver()(cls);

@@ -23,7 +23,12 @@ let cached: Promise<GraphQLSchema> | undefined;
  */
 function resolvePayloadsSynchronously(schema: GraphQLSchema): GraphQLSchema {
   const fields = schema.getSubscriptionType()?.getFields() ?? {};
-  for (const field of Object.values(fields)) field.resolve = (envelope: { p: unknown }) => envelope.p;
+  for (const field of Object.values(fields)) {
+    field.resolve = (envelope: { p: unknown; error?: unknown }) => {
+      if (envelope.error) throw envelope.error;
+      return envelope.p;
+    };
+  }
   return schema;
 }
 

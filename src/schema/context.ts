@@ -8,8 +8,10 @@ export interface GqlContext {
   services: Services;
   requestId: string;
   transport: 'http' | 'ws' | 'internal';
-  /** graphql-ws only: names the operation text + variables, so identical subscriptions share work. */
-  operationKey?: string;
+  /** graphql-ws only: the operation's text and name, so identical subscriptions share work. */
+  operation?: { name?: string | null; text: string };
+  /** graphql-ws only: `connectionParams.lastEventId`, the `after` of durable subscriptions that give none. */
+  lastEventId?: string;
   /** graphql-ws only: the socket and operation id the fan-out engine writes to. */
   fanoutTarget?: FanoutTarget;
 }

@@ -68,8 +68,27 @@ export interface CartStamp {
 }
 
 /** Carts: one per user, lines per variant. Every change (and checkout) locks the cart row, so a user's changes apply one at a time. */
+/** What the relay gets of one cart change (recorded by the cart statement itself). */
+interface CartChangedFact {
+  r: { changed: boolean; cart: CartJson };
+  userId: string;
+  action: CartAction;
+  batch: boolean;
+}
+
 export class CartService {
-  constructor(private deps: ServiceDeps) {}
+  private readonly changeSql: string;
+
+  constructor(private deps: ServiceDeps) {
+    const changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit) => {
+      const cart = this.view(userId, r.cart);
+      // A batch replaces the cart as a whole (`cart_sync`); a single change is `cart_updated`.
+      if (batch) emit('cart_sync', { cart, timestamp: nowIso() }, { userId });
+      else emit('cart_updated', { action, cart, timestamp: nowIso() }, { userId });
+    });
+    this.changeSql = changed.wrap('select shop_cart_apply(?, ?::jsonb, ?) as r', 'r',
+      [`'userId', ?::text`, `'action', ?::text`, `'batch', ?::boolean`], `?::boolean or (r.r->>'changed')::boolean`);
+  }
 
   /** The whole cart as clients see it (an empty one when the user has none yet). */
   async getCart(userId: string, em: EntityManager = this.deps.orm.em.fork()): Promise<CartView> {
@@ -149,36 +168,28 @@ export class CartService {
    */
   async applyBatch(userId: string, input: unknown): Promise<CartView> {
     const items = parseInput(batchSchema, input, 'items');
-    const { cart } = await this.apply(userId, items, true);
-    await this.deps.hub.publish('cart_sync', { cart, timestamp: nowIso() }, { userId });
-    return cart;
+    return this.apply(userId, items, 'updated', true);
   }
 
-  /** One change on the locked cart; publishes `cart_updated` after commit when something changed. */
+  /** One change on the locked cart; `cart_updated` when something changed. */
   private async change(userId: string, action: CartAction, op: CartOp): Promise<CartView> {
-    const { cart, changed } = await this.apply(userId, [op], false);
-    if (changed) await this.publishUpdated(userId, action, cart);
-    return cart;
-  }
-
-  /** `cart_updated` to every device of the owner; for changes made by other services (checkout). */
-  async publishUpdated(userId: string, action: CartAction, cart: CartView): Promise<void> {
-    await this.deps.hub.publish('cart_updated', { action, cart, timestamp: nowIso() }, { userId });
+    return this.apply(userId, [op], action, false);
   }
 
   /**
-   * Applies the ops in one transaction and one round trip (`shop_cart_apply`): the cart row locked,
+   * Applies the ops in one transaction and one round trip (`shop_cart_apply`), its event included: the cart row locked,
    * so a user's changes and checkouts apply one at a time; every added/set line within
    * MAX_LINE_QUANTITY and the variant's stock. Errors of one batch item name its index.
    */
-  private async apply(userId: string, ops: CartOp[], batch: boolean): Promise<{ cart: CartView; changed: boolean }> {
+  private async apply(userId: string, ops: CartOp[], action: CartAction, batch: boolean): Promise<CartView> {
     const rows = ops.map((op, index) => (op.action === 'clear'
       ? { index, action: op.action }
       : { index, action: op.action, product_id: op.productId, size: op.variant.size, color: op.variant.color, quantity: op.quantity ?? null }));
     try {
+      // One statement: the change, and (when it changed something, or for a batch) its event fact.
       const [{ r }] = await this.deps.orm.em.fork().execute<Array<{ r: { changed: boolean; cart: CartJson } }>>(
-        'select shop_cart_apply(?, ?::jsonb, ?) as r', [userId, JSON.stringify(rows), MAX_LINE_QUANTITY]);
-      return { changed: r.changed, cart: this.view(userId, r.cart) };
+        this.changeSql, [userId, JSON.stringify(rows), MAX_LINE_QUANTITY, userId, action, batch, batch]);
+      return this.view(userId, r.cart);
     } catch (err) {
       throw this.refusal(err, batch) ?? err;
     }

@@ -6,6 +6,7 @@ import { ProductVariant as VariantEntity } from '../entities/product-variant.ent
 import { badInput, conflict, notFound } from '../errors';
 import type { Product, ProductConnection, ProductFilter } from '../schema/types/product.type';
 import { discounted, nowIso, toCents, toMoney, type ServiceDeps } from './context';
+import type { Emit, FactKind } from '../events/outbox';
 import type { StockService } from './stock.service';
 import { afterCursor, connection, pageSize } from './pagination';
 import { id as idSchema, parseInput, variantSchema } from './validation';
@@ -58,8 +59,21 @@ export const compareVariants = (a: { size: string; color: string }, b: { size: s
 const skuPart = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '').slice(0, 8) || 'X';
 
 /** The catalogue: products, variants, effective prices and admin edits. */
+/** A fall in a product's effective price (from a price change or a flash sale), in cents. */
+export interface PriceDrop {
+  productId: string;
+  productName: string;
+  oldCents: number;
+  newCents: number;
+}
+
 export class CatalogService {
-  constructor(private deps: ServiceDeps, private stock: StockService) {}
+  /** A price change that lowered a product's effective price: wishlisters hear of it when it commits. */
+  readonly priceDrop: FactKind<PriceDrop>;
+
+  constructor(private deps: ServiceDeps, private stock: StockService) {
+    this.priceDrop = deps.outbox.define('price_dropped', (drop, emit, em) => this.raisePriceDrop(drop, emit, em));
+  }
 
   /** Active flash-sale discount per product id (0 when none). */
   async discounts(em: EntityManager, productIds: string[]): Promise<Map<string, number>> {
@@ -184,7 +198,7 @@ export class CatalogService {
     return (await this.views(em, [product]))[0];
   }
 
-  /** Admin: edits a product; a lower price raises `price_drop_alert` to wishlisters after commit. */
+  /** Admin: edits a product; a lower price raises `price_drop_alert` to wishlisters when it commits. */
   async updateProduct(id: string, input: unknown): Promise<Product> {
     const data = parseInput(updateSchema, input);
     if (data.addVariants) this.assertDistinctVariants(data.addVariants);
@@ -209,15 +223,17 @@ export class CatalogService {
         tx.create(VariantEntity, { product: p, size: v.size, color: v.color, stock: v.stock, sku: v.sku ?? this.sku(p, v) });
       }
       discount = (await this.discounts(tx, [p.id])).get(p.id) ?? 0;
+      if (p.priceCents < oldCents) {
+        await this.priceDrop.record(tx, {
+          productId: p.id, productName: p.name, oldCents: discounted(oldCents, discount), newCents: discounted(p.priceCents, discount),
+        });
+      }
       return p;
     }).catch((err) => {
       if (err instanceof UniqueConstraintViolationException) throw conflict('A variant SKU is already in use', { field: 'addVariants.sku' });
       throw err;
     });
     await em.populate(product, ['variants'], { refresh: true });
-    if (product.priceCents < oldCents) {
-      await this.priceDropped(product.id, product.name, discounted(oldCents, discount), discounted(product.priceCents, discount));
-    }
     return this.view(product, discount);
   }
 
@@ -229,11 +245,10 @@ export class CatalogService {
       throw badInput('delta must be a non-zero whole number', [{ path: 'delta', message: 'must be a non-zero whole number' }]);
     }
     const em = this.deps.orm.em.fork();
-    const changes = await em.transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       const variantId = await this.variantId(tx, pid, v);
-      return this.stock.apply(tx, [{ variantId, delta }]);
+      await this.stock.apply(tx, [{ variantId, delta }]);
     });
-    await this.stock.publish(changes);
     return this.product(pid);
   }
 
@@ -249,16 +264,22 @@ export class CatalogService {
     return String(rows[0].id);
   }
 
-  /** Tells every wishlister of a product that its effective price fell (after commit). */
-  async priceDropped(productId: string, productName: string, oldCents: number, newCents: number): Promise<void> {
+  /**
+   * The `price_drop_alert`s of a fall in a product's effective price, one per wishlister at the time
+   * the event is raised (the relay calls this, inside its transaction).
+   */
+  async raisePriceDrop(drop: PriceDrop, emit: Emit, em: EntityManager): Promise<void> {
+    const { productId, productName, oldCents, newCents } = drop;
     if (newCents >= oldCents) return;
-    const users = await this.deps.orm.em.fork().execute<Array<{ user_id: string }>>(
+    const users = await em.execute<Array<{ user_id: string }>>(
       `select distinct w.user_id from wishlist_items i join wishlists w on w.id = i.wishlist_id where i.product_id = ?`, [productId]);
     const timestamp = nowIso();
     const pct = Math.round(((oldCents - newCents) / oldCents) * 10000) / 100;
-    await Promise.all(users.map((u) => this.deps.hub.publish('price_drop_alert', {
-      productId, productName, oldPrice: toMoney(oldCents), newPrice: toMoney(newCents), discountPercentage: pct, timestamp,
-    }, { userId: u.user_id })));
+    for (const u of users) {
+      emit('price_drop_alert', {
+        productId, productName, oldPrice: toMoney(oldCents), newPrice: toMoney(newCents), discountPercentage: pct, timestamp,
+      }, { userId: String(u.user_id) });
+    }
   }
 
   private assertDistinctVariants(vs: Array<{ size: string; color: string }>) {

@@ -1,13 +1,19 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config';
+import type { EventLog } from '../events/event-log';
 import type { EventHub } from '../events/hub';
+import type { Outbox } from '../events/outbox';
 import type { Logger } from '../logger';
 
 /** What every service is built from; passed explicitly, never a global. */
 export interface ServiceDeps {
   orm: MikroORM;
+  /** Live signals (publish); durable events are recorded through `outbox` in the change's transaction. */
   hub: EventHub;
+  outbox: Outbox;
+  /** The durable event log: positions and replay (snapshots name the position they reflect). */
+  log: EventLog;
   config: AppConfig;
   logger: Logger;
   /**

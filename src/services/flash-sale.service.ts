@@ -1,10 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { badInput, notFound } from '../errors';
-import type { FlashSaleEventPayload } from '../events/payloads/shop.payload';
+import type { DraftOf } from '../events/catalogue';
+import type { FactKind } from '../events/outbox';
 import type { Product } from '../schema/types/product.type';
 import type { FlashSale } from '../schema/types/flash-sale.type';
-import type { CatalogService } from './catalog.service';
+import type { CatalogService, PriceDrop } from './catalog.service';
 import { discounted, nowIso, type ServiceDeps } from './context';
 import { id as idSchema, parseInput } from './validation';
 
@@ -60,21 +61,50 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
  * Every state change (scheduled → active → ended) is one conditional UPDATE (`… where state =
  * 'scheduled' and start_time <= now()`), so each transition happens exactly once however many
  * instances tick at the same moment and across restarts; the instance whose UPDATE returned the
- * row is the one that publishes its event, after the commit. The database clock is the only
+ * row is the one that records its events. The database clock is the only
  * clock. A sale whose start and end both passed while no instance ran is started and then ended
  * by the first tick after boot: `flash_sale_start` then `flash_sale_end` both fire (clients see
  * the whole lifecycle and admins get the `admin_notification`), but no `price_drop_alert` — that
  * price was never on offer.
  *
- * Events are published after the commit and at most once: a crash between the commit and the
- * publish loses that event, it never doubles it.
+ * Each move records its events in its own transaction (the event log): a move that commits raises
+ * them exactly once, even when the process dies right after the commit.
  */
 export class FlashSaleService {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private stopped = true;
 
-  constructor(private deps: ServiceDeps, private catalog: CatalogService) {}
+  /** Sales that started (with the price drops they brought), sales that ended, a sale an admin changed. */
+  private readonly started: FactKind<{ ids: string[]; drops: PriceDrop[] }>;
+  private readonly ended: FactKind<{ ids: string[] }>;
+  private readonly updated: FactKind<{ id: string; drops: PriceDrop[] }>;
+
+  constructor(private deps: ServiceDeps, private catalog: CatalogService) {
+    this.started = deps.outbox.define('flash_sales_started', async (fact, emit, em) => {
+      for (const s of await this.load(em, fact.ids)) emit('flash_sale_start', this.payload(s, 'start'));
+      for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em);
+    });
+    this.ended = deps.outbox.define('flash_sales_ended', async (fact, emit, em) => {
+      const timestamp = nowIso();
+      for (const s of await this.load(em, fact.ids)) {
+        emit('flash_sale_end', this.payload(s, 'end', timestamp));
+        const orders = await this.ordersDuring(em, s);
+        emit('admin_notification', {
+          type: 'flash_sale_ended',
+          title: 'Flash sale ended',
+          message: `Flash sale "${s.name}" ended: ${orders} ${orders === 1 ? 'order' : 'orders'} placed for its products during the sale`,
+          severity: 'info',
+          entityId: s.id,
+          timestamp,
+        });
+      }
+    });
+    this.updated = deps.outbox.define('flash_sale_updated', async (fact, emit, em) => {
+      for (const s of await this.load(em, [fact.id])) emit('flash_sale_update', this.payload(s, 'update'));
+      for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em);
+    });
+  }
 
   /** Starts this instance's scheduler: one catch-up tick now, then one every `flashSaleTickMs`. */
   async start(): Promise<void> {
@@ -109,18 +139,19 @@ export class FlashSaleService {
     }
   }
 
-  /** Starts every due scheduled sale, then ends every due active one; publishes what this call moved. */
+  /** Starts every due scheduled sale, then ends every due active one; each move raises its events when it commits. */
   async advance(): Promise<void> {
     await this.startDue();
-    const em = this.deps.orm.em.fork();
-    const ended = await em.execute<Array<{ id: string }>>(
-      `update flash_sales set state = 'ended', ended_at = now() where state = 'active' and end_time <= now() returning id`);
-    if (ended.length) await this.publishEnded(ended.map((r) => String(r.id)));
+    await this.deps.orm.em.fork().transactional(async (tx) => {
+      const ended = await tx.execute<Array<{ id: string }>>(
+        `update flash_sales set state = 'ended', ended_at = now() where state = 'active' and end_time <= now() returning id`);
+      if (ended.length) await this.ended.record(tx, { ids: ended.map((r) => String(r.id)) });
+    });
   }
 
   private async startDue(): Promise<void> {
     const em = this.deps.orm.em.fork();
-    const drops = await em.transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       const started = await tx.execute<Array<{ id: string; expired: boolean }>>(
         `update flash_sales set state = 'active', started_at = now()
           where state = 'scheduled' and start_time <= now()
@@ -134,30 +165,8 @@ export class FlashSaleService {
       // Before: the sales active without this batch. After: with it, less those already over.
       const before = await this.activeDiscounts(tx, productIds, ids);
       const after = await this.activeDiscounts(tx, productIds, expired);
-      return { ids, drops: await this.priceChanges(tx, productIds, before, after) };
+      await this.started.record(tx, { ids, drops: await this.priceChanges(tx, productIds, before, after) });
     });
-    if (!drops) return;
-    const sales = await this.load(em, drops.ids);
-    await Promise.all(sales.map((s) => this.deps.hub.publish('flash_sale_start', this.payload(s, 'start'), {})));
-    await this.publishDrops(drops.drops);
-  }
-
-  private async publishEnded(ids: string[]): Promise<void> {
-    const em = this.deps.orm.em.fork();
-    const sales = await this.load(em, ids);
-    const timestamp = nowIso();
-    await Promise.all(sales.map(async (s) => {
-      await this.deps.hub.publish('flash_sale_end', this.payload(s, 'end', timestamp), {});
-      const orders = await this.ordersDuring(em, s);
-      await this.deps.hub.publish('admin_notification', {
-        type: 'flash_sale_ended',
-        title: 'Flash sale ended',
-        message: `Flash sale "${s.name}" ended: ${orders} ${orders === 1 ? 'order' : 'orders'} placed for its products during the sale`,
-        severity: 'info',
-        entityId: s.id,
-        timestamp,
-      }, {});
-    }));
   }
 
   /** Orders that bought any of the sale's products while it was active. */
@@ -188,7 +197,7 @@ export class FlashSaleService {
   }
 
   /** The products whose effective price falls from `before` to `after` discounts. */
-  private async priceChanges(em: EntityManager, productIds: string[], before: Map<string, number>, after: Map<string, number>) {
+  private async priceChanges(em: EntityManager, productIds: string[], before: Map<string, number>, after: Map<string, number>): Promise<PriceDrop[]> {
     const lower = productIds.filter((id) => (after.get(id) ?? 0) > (before.get(id) ?? 0));
     if (!lower.length) return [];
     const rows = await em.execute<Array<{ id: string; name: string; price_cents: number }>>(
@@ -196,14 +205,10 @@ export class FlashSaleService {
     return rows.map((p) => {
       const cents = Number(p.price_cents);
       return {
-        productId: String(p.id), name: String(p.name),
+        productId: String(p.id), productName: String(p.name),
         oldCents: discounted(cents, before.get(String(p.id)) ?? 0), newCents: discounted(cents, after.get(String(p.id)) ?? 0),
       };
     });
-  }
-
-  private async publishDrops(drops: Array<{ productId: string; name: string; oldCents: number; newCents: number }>): Promise<void> {
-    await Promise.all(drops.map((d) => this.catalog.priceDropped(d.productId, d.name, d.oldCents, d.newCents)));
   }
 
   /** Sales, newest start first (at most 500); `active: true` only running ones, `false` only the others. */
@@ -282,11 +287,10 @@ export class FlashSaleService {
         await this.setProducts(tx, saleId, data.productIds);
       }
       const drops = before ? await this.priceChanges(tx, touched, before, await this.activeDiscounts(tx, touched, [])) : [];
-      return { drops, startsNow: !active && start.getTime() <= Date.now() };
+      await this.updated.record(tx, { id: saleId, drops });
+      return { startsNow: !active && start.getTime() <= Date.now() };
     });
     const sale = await this.get(saleId);
-    await this.deps.hub.publish('flash_sale_update', this.payload(sale, 'update'), {});
-    await this.publishDrops(result.drops);
     if (result.startsNow) {
       await this.advance();
       return this.get(saleId);
@@ -297,17 +301,18 @@ export class FlashSaleService {
   /** Admin: ends a scheduled or running sale now (`flash_sale_end`); an ended one is BAD_USER_INPUT. */
   async end(id: string): Promise<FlashSale> {
     const saleId = parseInput(idSchema, id, 'id');
-    const em = this.deps.orm.em.fork();
-    const rows = await em.execute<Array<{ id: string }>>(
-      `update flash_sales set state = 'ended', ended_at = now(),
-              end_time = case when state = 'active' and end_time > now() then now() else end_time end
-        where id = ? and state <> 'ended' returning id`, [saleId]);
-    if (!rows.length) {
-      const exists = await em.execute('select 1 from flash_sales where id = ?', [saleId]);
-      if (!exists.length) throw notFound('Flash sale', saleId);
-      throw badInput('This flash sale has already ended', [{ path: 'id', message: 'the sale has ended' }]);
-    }
-    await this.publishEnded([saleId]);
+    await this.deps.orm.em.fork().transactional(async (tx) => {
+      const rows = await tx.execute<Array<{ id: string }>>(
+        `update flash_sales set state = 'ended', ended_at = now(),
+                end_time = case when state = 'active' and end_time > now() then now() else end_time end
+          where id = ? and state <> 'ended' returning id`, [saleId]);
+      if (!rows.length) {
+        const exists = await tx.execute('select 1 from flash_sales where id = ?', [saleId]);
+        if (!exists.length) throw notFound('Flash sale', saleId);
+        throw badInput('This flash sale has already ended', [{ path: 'id', message: 'the sale has ended' }]);
+      }
+      await this.ended.record(tx, { ids: [saleId] });
+    });
     return this.get(saleId);
   }
 
@@ -339,7 +344,7 @@ export class FlashSaleService {
     };
   }
 
-  private payload(s: FlashSale, event: 'start' | 'update' | 'end', timestamp = nowIso()): FlashSaleEventPayload {
+  private payload(s: FlashSale, event: 'start' | 'update' | 'end', timestamp = nowIso()): DraftOf<'flash_sale_start'> {
     return {
       saleId: s.id, name: s.name, description: s.description, discountPercentage: s.discountPercentage,
       startTime: s.startTime, endTime: s.endTime, products: s.products, event, timestamp,

@@ -7,9 +7,10 @@ import { OrderStatus } from '../entities/order.entity';
 import { badInput, conflict, forbidden, notFound } from '../errors';
 import type { Order, OrderConnection } from '../schema/types/order.type';
 import type { CartService } from './cart.service';
-import { toMoney, type ServiceDeps } from './context';
+import type { FactKind } from '../events/outbox';
+import { nowIso, toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
-import { StockService, type StockChange, type StockChangeRow } from './stock.service';
+import { StockService, type StockChangeRow } from './stock.service';
 import { afterCursor, connection, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
@@ -86,17 +87,40 @@ type CheckoutJson =
       cartUpdatedAt: string;
     };
 
+/** What the relay gets of a placed order (recorded by the checkout statement itself). */
+interface PlacedFact {
+  placed: Exclude<CheckoutJson, { replay: string }>;
+  customer: { id: string; name: string; email: string };
+  createdAt: string;
+}
+
 const iso = (d: Date | string | null) => (d == null ? null : new Date(d).toISOString());
 
 
-/** Checkout and orders: all writes in one transaction each, events after commit. */
+/** Checkout and orders: all writes in one transaction each, their events recorded in them. */
 export class OrderService {
+  /** A placed order: `new_order`, its stock changes and the emptied cart, raised when it commits. */
+  private readonly placed: FactKind<PlacedFact>;
+  private readonly checkoutSql: string;
+
   constructor(
     private deps: ServiceDeps,
     private stock: StockService,
     private cart: CartService,
     private dashboard: DashboardService,
-  ) {}
+  ) {
+    this.placed = deps.outbox.define<PlacedFact>('order_placed', async ({ placed, customer, createdAt }, emit, em) => {
+      emit('new_order', {
+        orderId: placed.id, orderNumber: placed.orderNumber, customer, totalAmount: toMoney(placed.totalCents),
+        itemCount: placed.itemCount, status: OrderStatus.pending, timestamp: createdAt,
+      });
+      await this.stock.raise(StockService.changes(placed.changes), emit, em);
+      const cart = this.cart.emptyView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
+      emit('cart_updated', { action: 'updated', cart, timestamp: nowIso() }, { userId: customer.id });
+    });
+    this.checkoutSql = this.placed.wrap('select shop_checkout(?, ?, ?::jsonb, ?) as placed', 'placed',
+      [`'customer', ?::jsonb`, `'createdAt', ?::text`], `r.placed->>'replay' is null`);
+  }
 
   /**
    * Turns the viewer's cart into a pending order, all or nothing: stock taken through StockService
@@ -109,11 +133,13 @@ export class OrderService {
     const key = data.idempotencyKey ?? null;
     const em = this.deps.orm.em.fork();
     const createdAt = new Date();
+    const customer = { id: viewer.id, name: viewer.name, email: viewer.email };
     let placed: CheckoutJson;
     try {
-      // The whole checkout is one statement (shop_checkout): one round trip, its own transaction.
-      [{ placed }] = await em.execute<Array<{ placed: CheckoutJson }>>(
-        'select shop_checkout(?, ?, ?::jsonb, ?) as placed', [viewer.id, key, JSON.stringify(data.shippingAddress), createdAt]);
+      // The whole checkout is one statement (shop_checkout): one round trip, its own transaction, and
+      // the placed order recorded for its events in the same statement.
+      [{ placed }] = await em.execute<Array<{ placed: CheckoutJson }>>(this.checkoutSql,
+        [viewer.id, key, JSON.stringify(data.shippingAddress), createdAt, JSON.stringify(customer), createdAt.toISOString()]);
     } catch (err) {
       if (key && err instanceof UniqueConstraintViolationException) {
         const existing = await this.findByKey(this.deps.orm.em.fork(), viewer, key);
@@ -129,18 +155,7 @@ export class OrderService {
       item_count: placed.itemCount, shipping_address: data.shippingAddress, tracking_carrier: null, tracking_number: null,
       estimated_delivery: null, created_at: createdAt, updated_at: createdAt, customer_name: viewer.name, customer_email: viewer.email,
     }, placed.lines, [{ status: OrderStatus.pending, note: 'Order placed', at: createdAt }], isAdmin(viewer));
-    const changes = StockService.changes(placed.changes);
-    const cart = this.cart.emptyView(viewer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
-    const customer = { id: viewer.id, name: viewer.name, email: viewer.email };
-    await this.afterCommit('checkout', [
-      () => this.deps.hub.publish('new_order', {
-        orderId: order.id, orderNumber: order.orderNumber, customer, totalAmount: order.totalAmount,
-        itemCount: order.itemCount, status: order.status, timestamp: order.createdAt,
-      }),
-      () => this.stock.publish(changes),
-      () => this.cart.publishUpdated(viewer.id, 'updated', cart),
-      () => this.dashboard.publishMetrics(['ordersToday', 'revenueToday']),
-    ]);
+    await this.afterCommit('checkout', [() => this.dashboard.publishMetrics(['ordersToday', 'revenueToday'])]);
     return order;
   }
 
@@ -200,7 +215,7 @@ export class OrderService {
 
   /**
    * One status move under the order's row lock (concurrent moves queue, so each is checked against
-   * the status the previous one left), kept in the history, with events after commit.
+   * the status the previous one left), kept in the history, its events recorded in the same transaction.
    */
   private async move(
     viewer: Viewer,
@@ -210,7 +225,7 @@ export class OrderService {
   ): Promise<Order> {
     if (!idSchema.safeParse(orderId).success) throw notFound('Order', String(orderId));
     const em = this.deps.orm.em.fork();
-    const { order, ownerId, changes } = await em.transactional(async (tx) => {
+    const order = await em.transactional(async (tx) => {
       const [row] = await tx.execute<Array<{ user_id: string; status: OrderStatus; order_number: string }>>(
         'select user_id, status, order_number from orders where id = ? for update', [orderId]);
       if (!row) throw notFound('Order', orderId);
@@ -223,11 +238,10 @@ export class OrderService {
           [{ path: 'status', message: `cannot move from ${row.status} to ${to.status}` }],
         );
       }
-      let changes: StockChange[] = [];
       if (to.status === OrderStatus.cancelled) {
         const items = await tx.execute<Array<{ variant_id: string; quantity: number }>>(
           'select variant_id, quantity from order_items where order_id = ? and variant_id is not null', [orderId]);
-        changes = await this.stock.apply(tx, items.map((i) => ({ variantId: String(i.variant_id), delta: Number(i.quantity) })));
+        await this.stock.apply(tx, items.map((i) => ({ variantId: String(i.variant_id), delta: Number(i.quantity) })));
       }
       const at = new Date();
       await tx.execute(
@@ -239,14 +253,17 @@ export class OrderService {
       );
       await tx.execute('insert into order_status_history (order_id, status, note, at) values (?, ?, ?, ?)', [orderId, to.status, to.note, at]);
       const [order] = await this.load(tx, [orderId], viewer);
-      return { order, ownerId: String(row.user_id), changes };
+      await this.deps.outbox.emit(tx, [{
+        name: 'order_status_update',
+        payload: {
+          orderId: order.id, orderNumber: order.orderNumber, status: order.status, statusHistory: order.statusHistory,
+          estimatedDelivery: order.estimatedDelivery, tracking: order.tracking, timestamp: order.updatedAt,
+        },
+        route: { userId: String(row.user_id) },
+      }]);
+      return order;
     });
     await this.afterCommit('order status move', [
-      () => this.deps.hub.publish('order_status_update', {
-        orderId: order.id, orderNumber: order.orderNumber, status: order.status, statusHistory: order.statusHistory,
-        estimatedDelivery: order.estimatedDelivery, tracking: order.tracking, timestamp: order.updatedAt,
-      }, { userId: ownerId }),
-      () => this.stock.publish(changes),
       () => (REVENUE_CHANGING.has(order.status) ? this.dashboard.publishMetrics(['ordersToday', 'revenueToday']) : undefined),
     ]);
     return order;

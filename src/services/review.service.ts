@@ -61,7 +61,16 @@ export class ReviewService {
           `insert into reviews (id, product_id, user_id, rating, title, body, status, created_at)
            values (gen_random_uuid(), ?, ?, ?, ?, ?, 'pending', date_trunc('milliseconds', now())) returning id::text as id`,
           [data.productId, viewer.id, data.rating, data.title, data.body]);
-        return String(row.id);
+        const review = await this.get(tx, String(row.id));
+        await this.deps.outbox.emit(tx, [{
+          name: 'new_review_notification',
+          payload: {
+            reviewId: review.id, productId: review.productId, productName: review.productName, rating: review.rating,
+            title: review.title, user: review.user, timestamp: nowIso(),
+          },
+          route: {},
+        }]);
+        return review.id;
       });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
@@ -70,10 +79,6 @@ export class ReviewService {
       throw err;
     }
     const review = await this.get(em, reviewId);
-    await this.deps.hub.publish('new_review_notification', {
-      reviewId: review.id, productId: review.productId, productName: review.productName, rating: review.rating,
-      title: review.title, user: review.user, timestamp: nowIso(),
-    }, {});
     await this.dashboard.publishMetrics(['pendingReviews']);
     return review;
   }
@@ -118,7 +123,7 @@ export class ReviewService {
   async moderate(reviewId: string, approve: boolean): Promise<Review> {
     const id = parseInput(idSchema, reviewId, 'reviewId');
     const em = this.deps.orm.em.fork();
-    const rating = await em.transactional(async (tx) => {
+    const review = await em.transactional(async (tx) => {
       const rows = await tx.execute<Array<{ product_id: string; rating: number }>>(
         `update reviews set status = ?, moderated_at = now() where id = ? and status = 'pending'
          returning product_id::text as product_id, rating`,
@@ -128,20 +133,23 @@ export class ReviewService {
         if (!r) throw notFound('Review', id);
         throw badInput(`This review was already ${r.status}`, [{ path: 'reviewId', message: `already ${r.status}` }]);
       }
-      if (!approve) return null;
+      if (!approve) return this.get(tx, id);
       const [p] = await tx.execute<Array<{ rating_sum: number; rating_count: number }>>(
         `update products set rating_sum = rating_sum + ?, rating_count = rating_count + 1 where id = ?
          returning rating_sum, rating_count`,
         [rows[0].rating, rows[0].product_id]);
-      return { sum: Number(p.rating_sum), count: Number(p.rating_count) };
+      const rating = { sum: Number(p.rating_sum), count: Number(p.rating_count) };
+      const approved = await this.get(tx, id);
+      await this.deps.outbox.emit(tx, [{
+        name: 'product_review_added',
+        payload: {
+          reviewId: approved.id, productId: approved.productId, rating: approved.rating, title: approved.title, body: approved.body,
+          user: approved.user, averageRating: average(rating.sum, rating.count), reviewCount: rating.count, timestamp: nowIso(),
+        },
+        route: { productId: approved.productId },
+      }]);
+      return approved;
     });
-    const review = await this.get(em, id);
-    if (rating) {
-      await this.deps.hub.publish('product_review_added', {
-        reviewId: review.id, productId: review.productId, rating: review.rating, title: review.title, body: review.body,
-        user: review.user, averageRating: average(rating.sum, rating.count), reviewCount: rating.count, timestamp: nowIso(),
-      }, { productId: review.productId });
-    }
     await this.dashboard.publishMetrics(['pendingReviews']);
     return review;
   }

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { shopRefusal } from '../db/shop-sql';
 import { AppError, ErrorCode } from '../errors';
+import type { Emit, FactKind } from '../events/outbox';
 import { nowIso, type ServiceDeps } from './context';
 
 export interface StockDelta {
@@ -40,20 +41,30 @@ export interface ShortVariant {
  * multi-variant checkouts cannot deadlock; `CHECK (stock >= 0)` is the backstop.
  */
 export class StockService {
-  constructor(private deps: ServiceDeps) {}
+  /** Stock changes a transaction made: their events are raised when it commits. */
+  private readonly changed: FactKind<{ changes: StockChangeRow[] }>;
 
-  /** Applies all deltas inside the caller's transaction (one round trip), or throws INSUFFICIENT_STOCK naming every short variant. */
+  constructor(private deps: ServiceDeps) {
+    this.changed = deps.outbox.define('stock_changed', (fact, emit, em) => this.raise(StockService.changes(fact.changes), emit, em));
+  }
+
+  /**
+   * Applies all deltas inside the caller's transaction (one round trip), or throws INSUFFICIENT_STOCK
+   * naming every short variant. The changes' events are recorded in the same transaction.
+   */
   async apply(em: EntityManager, deltas: StockDelta[]): Promise<StockChange[]> {
     if (!deltas.length) return [];
+    let rows: StockChangeRow[];
     try {
-      const [{ changes }] = await em.execute<Array<{ changes: StockChangeRow[] }>>(
+      [{ changes: rows }] = await em.execute<Array<{ changes: StockChangeRow[] }>>(
         'select shop_apply_stock(?::jsonb) as changes',
         [JSON.stringify(deltas.map((d) => ({ variant_id: d.variantId, delta: d.delta })))],
       );
-      return StockService.changes(changes);
     } catch (err) {
       throw StockService.refusal(err) ?? err;
     }
+    if (rows.length) await this.changed.record(em, { changes: rows });
+    return StockService.changes(rows);
   }
 
   /** Stock changes as `shop_apply_stock` returns them. */
@@ -70,46 +81,47 @@ export class StockService {
     return new AppError(ErrorCode.INSUFFICIENT_STOCK, `Not enough stock for: ${names}`, { variants });
   }
 
-  /** Raises the events of committed stock changes: never call before the transaction commits. */
-  async publish(changes: StockChange[]): Promise<void> {
-    const { hub } = this.deps;
+  /**
+   * The events of committed stock changes (the relay calls this): every change to everyone and to
+   * the product's room, threshold crossings to admins, 0 → more to the variant's wishlisters.
+   */
+  async raise(changes: StockChange[], emit: Emit, em: EntityManager): Promise<void> {
     const timestamp = nowIso();
-    const jobs: Promise<unknown>[] = [];
     for (const c of changes) {
       const variant = { size: c.size, color: c.color };
-      jobs.push(hub.publish('inventory_update', { productId: c.productId, variant, stockChange: c.delta, timestamp }, { productId: c.productId }));
-      jobs.push(hub.publish('product_stock_update', {
+      emit('inventory_update', { productId: c.productId, variant, stockChange: c.delta, timestamp }, { productId: c.productId });
+      emit('product_stock_update', {
         productId: c.productId, variant, stock: c.after, stockChange: c.delta, inStock: c.after > 0, timestamp,
-      }, { productId: c.productId }));
+      }, { productId: c.productId });
       const severity = c.after === 0 && c.before > 0
         ? 'critical'
         : c.after > 0 && c.after <= c.lowStockThreshold && c.before > c.lowStockThreshold ? 'warning' : null;
       if (severity) {
-        jobs.push(hub.publish('low_stock_alert', {
+        emit('low_stock_alert', {
           productId: c.productId, productName: c.productName, variant, currentStock: c.after,
           lowStockThreshold: c.lowStockThreshold, severity, timestamp,
-        }));
+        });
       }
       if (severity === 'critical') {
-        jobs.push(hub.publish('admin_notification', {
+        emit('admin_notification', {
           type: 'out_of_stock', title: 'Variant sold out', severity: 'critical', entityId: c.productId, timestamp,
           message: `${c.productName} ${c.size}/${c.color} is out of stock`,
-        }));
+        });
       }
-      if (c.before === 0 && c.after > 0) jobs.push(this.backInStock(c, timestamp));
+      if (c.before === 0 && c.after > 0) await this.backInStock(c, timestamp, emit, em);
     }
-    await Promise.all(jobs);
   }
 
-  private async backInStock(c: StockChange, timestamp: string): Promise<void> {
-    const em = this.deps.orm.em.fork();
+  private async backInStock(c: StockChange, timestamp: string, emit: Emit, em: EntityManager): Promise<void> {
     const users = await em.execute<Array<{ user_id: string }>>(
       `select distinct w.user_id from wishlist_items i join wishlists w on w.id = i.wishlist_id
         where i.product_id = ? and (i.size = '' or i.size = ?) and (i.color = '' or i.color = ?)`,
       [c.productId, c.size, c.color],
     );
-    await Promise.all(users.map((u) => this.deps.hub.publish('back_in_stock_alert', {
-      productId: c.productId, productName: c.productName, variant: { size: c.size, color: c.color }, stock: c.after, timestamp,
-    }, { userId: u.user_id })));
+    for (const u of users) {
+      emit('back_in_stock_alert', {
+        productId: c.productId, productName: c.productName, variant: { size: c.size, color: c.color }, stock: c.after, timestamp,
+      }, { userId: String(u.user_id) });
+    }
   }
 }

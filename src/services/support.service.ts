@@ -111,25 +111,28 @@ export class SupportService {
   async openChat(viewer: Viewer, input: { issue: string; priority?: string | null }): Promise<SupportChatView> {
     const data = parseInput(openChatSchema, input);
     const em = this.deps.orm.em.fork();
-    const chat = await em.transactional(async (tx) => {
-      const c = tx.create(SupportChat, { user: tx.getReference(User, viewer.id), issue: data.issue, priority: data.priority });
-      tx.persist(c);
-      return c;
+    const view = await em.transactional(async (tx) => {
+      const chat = tx.create(SupportChat, { user: tx.getReference(User, viewer.id), issue: data.issue, priority: data.priority });
+      tx.persist(chat);
+      await tx.flush();
+      const v: SupportChatView = {
+        id: chat.id,
+        chatRoom: rooms.support(chat.id),
+        user: eventUser(viewer),
+        issue: chat.issue,
+        priority: chat.priority,
+        status: chat.status,
+        createdAt: chat.createdAt.toISOString(),
+        lastMessageAt: null,
+        messageCount: 0,
+      };
+      await this.deps.outbox.emit(tx, [{
+        name: 'new_support_request',
+        payload: { chatId: v.id, chatRoom: v.chatRoom, user: v.user, issue: v.issue, priority: v.priority, timestamp: v.createdAt },
+        route: {},
+      }]);
+      return v;
     });
-    const view: SupportChatView = {
-      id: chat.id,
-      chatRoom: rooms.support(chat.id),
-      user: eventUser(viewer),
-      issue: chat.issue,
-      priority: chat.priority,
-      status: chat.status,
-      createdAt: chat.createdAt.toISOString(),
-      lastMessageAt: null,
-      messageCount: 0,
-    };
-    await this.deps.hub.publish('new_support_request', {
-      chatId: view.id, chatRoom: view.chatRoom, user: view.user, issue: view.issue, priority: view.priority, timestamp: view.createdAt,
-    }, {});
     await this.dashboard.publishMetrics(['openSupportChats']);
     return view;
   }
@@ -205,29 +208,31 @@ export class SupportService {
     const text = parseInput(messageSchema, message, 'message');
     await this.assertChatAccess(viewer, chatId);
     const em = this.deps.orm.em.fork();
-    const saved = await em.transactional(async (tx) => {
-      const m = tx.create(SupportMessage, {
+    return em.transactional(async (tx) => {
+      const saved = tx.create(SupportMessage, {
         chat: tx.getReference(SupportChat, chatId),
         sender: tx.getReference(User, viewer.id),
         isAdmin: isAdmin(viewer),
         message: text,
       });
-      tx.persist(m);
-      return m;
+      tx.persist(saved);
+      await tx.flush();
+      const view: SupportMessageView = {
+        id: String(saved.id),
+        chatId,
+        userId: viewer.id,
+        user: eventUser(viewer),
+        message: text,
+        timestamp: saved.createdAt.toISOString(),
+        isAdmin: saved.isAdmin,
+      };
+      await this.deps.outbox.emit(tx, [{
+        name: 'support_message_received',
+        payload: { id: view.id, userId: view.userId, user: view.user, message: view.message, timestamp: view.timestamp, isAdmin: view.isAdmin },
+        route: { chatId },
+      }]);
+      return view;
     });
-    const view: SupportMessageView = {
-      id: String(saved.id),
-      chatId,
-      userId: viewer.id,
-      user: eventUser(viewer),
-      message: text,
-      timestamp: saved.createdAt.toISOString(),
-      isAdmin: saved.isAdmin,
-    };
-    await this.deps.hub.publish('support_message_received', {
-      id: view.id, userId: view.userId, user: view.user, message: view.message, timestamp: view.timestamp, isAdmin: view.isAdmin,
-    }, { chatId });
-    return view;
   }
 
   /**
@@ -240,7 +245,7 @@ export class SupportService {
       throw badInput('Typing indicators exist only in support chat rooms', [{ path: 'room', message: 'must be support_<chatId>' }]);
     }
     await this.assertChatAccess(viewer, parsed.id);
-    await this.deps.hub.publish('user_typing', { userId: viewer.id, user: eventUser(viewer), isTyping }, { chatId: parsed.id, exceptUserId: viewer.id });
+    this.deps.hub.publish('user_typing', { userId: viewer.id, user: eventUser(viewer), isTyping }, { chatId: parsed.id, exceptUserId: viewer.id });
     return true;
   }
 }

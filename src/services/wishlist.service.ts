@@ -47,11 +47,10 @@ export class WishlistService {
 
   /** The user's wishlist, created (empty) on first use. */
   async get(userId: string): Promise<WishlistView> {
-    const em = this.deps.orm.em.fork();
-    const { id, created } = await em.transactional((tx) => this.ensure(tx, userId));
-    const view = await this.view(em, id);
-    if (created) await this.publish('wishlist_created', view);
-    return view;
+    return this.deps.orm.em.fork().transactional(async (tx) => {
+      const { id, created } = await this.ensure(tx, userId);
+      return this.finish(tx, id, created ? 'wishlist_created' : null);
+    });
   }
 
   /** Adds a product (optionally one variant); adding it again is a no-op. Unknown product or variant: NOT_FOUND. */
@@ -59,8 +58,7 @@ export class WishlistService {
     const t = parseInput(targetSchema, target);
     const size = t.variant?.size ?? '';
     const color = t.variant?.color ?? '';
-    const em = this.deps.orm.em.fork();
-    const { id, created, changed } = await em.transactional(async (tx) => {
+    return this.deps.orm.em.fork().transactional(async (tx) => {
       await this.assertTarget(tx, t.productId, t.variant);
       const w = await this.ensure(tx, userId);
       this.assertOwn(w.id, t.wishlistId);
@@ -69,9 +67,8 @@ export class WishlistService {
          values (gen_random_uuid(), ?, ?, ?, ?, now()) on conflict do nothing returning id`,
         [w.id, t.productId, size, color]);
       if (inserted.length) await tx.execute('update wishlists set updated_at = now() where id = ?', [w.id]);
-      return { ...w, changed: inserted.length > 0 };
+      return this.finish(tx, w.id, w.created ? 'wishlist_created' : inserted.length ? 'item_added' : null);
     });
-    return this.finish(em, id, created ? 'wishlist_created' : changed ? 'item_added' : null);
   }
 
   /**
@@ -80,8 +77,7 @@ export class WishlistService {
    */
   async remove(userId: string, target: WishlistTarget): Promise<WishlistView> {
     const t = parseInput(targetSchema, target);
-    const em = this.deps.orm.em.fork();
-    const { id, created, changed } = await em.transactional(async (tx) => {
+    return this.deps.orm.em.fork().transactional(async (tx) => {
       await this.assertTarget(tx, t.productId, null);
       const w = await this.ensure(tx, userId);
       this.assertOwn(w.id, t.wishlistId);
@@ -90,19 +86,19 @@ export class WishlistService {
           [w.id, t.productId, t.variant.size, t.variant.color])
         : await tx.execute('delete from wishlist_items where wishlist_id = ? and product_id = ? returning id', [w.id, t.productId]);
       if (deleted.length) await tx.execute('update wishlists set updated_at = now() where id = ?', [w.id]);
-      return { ...w, changed: deleted.length > 0 };
+      return this.finish(tx, w.id, w.created ? 'wishlist_created' : deleted.length ? 'item_removed' : null);
     });
-    return this.finish(em, id, created ? 'wishlist_created' : changed ? 'item_removed' : null);
   }
 
-  private async finish(em: EntityManager, id: string, action: Action | null): Promise<WishlistView> {
-    const view = await this.view(em, id);
-    if (action) await this.publish(action, view);
-    return view;
-  }
-
-  private publish(action: Action, wishlist: WishlistView): Promise<void> {
-    return this.deps.hub.publish('wishlist_updated', { action, wishlist, timestamp: nowIso() }, { userId: wishlist.userId });
+  /** The wishlist as it stands in the transaction, and its `wishlist_updated` recorded there when something changed. */
+  private async finish(tx: EntityManager, id: string, action: Action | null): Promise<WishlistView> {
+    const wishlist = await this.view(tx, id);
+    if (action) {
+      await this.deps.outbox.emit(tx, [{
+        name: 'wishlist_updated', payload: { action, wishlist, timestamp: nowIso() }, route: { userId: wishlist.userId },
+      }]);
+    }
+    return wishlist;
   }
 
   /** The user's wishlist id, and whether this call created it. */

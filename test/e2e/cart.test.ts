@@ -26,8 +26,8 @@ const UPDATE = `mutation($p: ID!, $v: VariantInput!, $q: Int!) { updateCartItem(
 const REMOVE = `mutation($p: ID!, $v: VariantInput!) { removeFromCart(productId: $p, variant: $v) { ${CART} } }`;
 const CLEAR = `mutation { clearCart { ${CART} } }`;
 const BATCH = `mutation($items: [CartBatchItemInput!]!) { updateCart(items: $items) { ${CART} } }`;
-const SUB_UPDATED = `subscription { cartUpdated { action cart { ${CART} } timestamp } }`;
-const SUB_SYNC = `subscription { cartSync { cart { ${CART} } timestamp } }`;
+const SUB_UPDATED = `subscription { cartUpdated { eventId action cart { ${CART} } timestamp } }`;
+const SUB_SYNC = `subscription { cartSync { eventId cart { ${CART} } timestamp } }`;
 
 const black9 = { size: '9', color: 'black' };
 const white10 = { size: '10', color: 'white' };

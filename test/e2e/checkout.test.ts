@@ -109,7 +109,7 @@ describe('checkout', () => {
     await waitFor(() => adminRec.of('new_order').length === 1, 5000, 'new_order to admins');
     expect(adminRec.of('new_order')[0]).toEqual({
       orderId: order.id, orderNumber: order.orderNumber, customer: { id: alice.id, name: 'Alice', email: alice.email },
-      totalAmount: 209.99, itemCount: 3, status: 'pending', timestamp: expect.any(String),
+      totalAmount: 209.99, itemCount: 3, status: 'pending', timestamp: expect.any(String), eventId: expect.any(String),
     });
     await waitFor(() => aliceRec.of('cart_updated').length === 3, 5000, 'cart_updated for the emptied cart');
     expect(aliceRec.of('cart_updated').map((e) => e.action)).toEqual(['item_added', 'item_added', 'updated']);

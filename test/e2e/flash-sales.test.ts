@@ -26,7 +26,7 @@ afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
 });
 
-const SALE_EVENT = 'saleId name description discountPercentage startTime endTime products event timestamp';
+const SALE_EVENT = 'eventId saleId name description discountPercentage startTime endTime products event timestamp';
 const SALE_FIELDS = 'id name description discountPercentage startTime endTime products state startedAt endedAt';
 const CREATE = `mutation($input: CreateFlashSaleInput!) { createFlashSale(input: $input) { ${SALE_FIELDS} } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateFlashSaleInput!) { updateFlashSale(id: $id, input: $input) { ${SALE_FIELDS} } }`;
@@ -111,6 +111,7 @@ describe('flash sales', () => {
     expect(startPayload).toEqual({
       saleId: created.id, name: 'Lunch rush', description: '20% off two runners', discountPercentage: 20,
       startTime: created.startTime, endTime: created.endTime, products: created.products, event: 'start', timestamp: expect.any(String),
+      eventId: expect.any(String),
     });
     expect(wsB.start.events[0].flashSaleStart).toEqual(startPayload);
     expect(sockB.of('flash_sale_end')[0]).toMatchObject({ saleId: created.id, event: 'end' });
@@ -154,7 +155,7 @@ describe('flash sales', () => {
     await waitFor(() => ws.update.events.length === 1 && sock.of('flash_sale_update').length === 1 && sock.of('price_drop_alert').length === 3, 5000, 'update events');
     expect(sock.of('flash_sale_update')[0]).toEqual({
       saleId: sale.id, name: 'Now bigger', description: '', discountPercentage: 25, startTime: sale.startTime, endTime: sale.endTime,
-      products: [p1.id, p2.id].sort(), event: 'update', timestamp: expect.any(String),
+      products: [p1.id, p2.id].sort(), event: 'update', timestamp: expect.any(String), eventId: expect.any(String),
     });
     expect(ws.update.events[0].flashSaleUpdate).toEqual(sock.of('flash_sale_update')[0]);
     expect(sock.of('price_drop_alert').slice(1)).toEqual(expect.arrayContaining([

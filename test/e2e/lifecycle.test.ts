@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { io as ioClient } from 'socket.io-client';
 import { collect, gql, gqlOk, waitFor, wsClient } from '../support/clients';
+import { ensureBuilt, exitWithin, ready, start, type Proc } from '../support/process';
 import { freePort } from '../support/redis-server';
 
 /**
@@ -13,68 +13,7 @@ import { freePort } from '../support/redis-server';
  * Start-up (migrations, demo data once, printed URLs and credentials), SIGTERM/SIGINT draining to
  * exit 0, and the production refusal without JWT_SECRET.
  */
-const ROOT = path.resolve(__dirname, '../..');
-const MAIN = path.join(ROOT, 'dist/src/main.js');
 const SECRET = 'lifecycle-secret-0123456789-0123456789-abcdef';
-
-/** The newest modification time under the given folders (TypeScript sources only). */
-function newestSource(dirs: string[]): number {
-  let newest = 0;
-  const visit = (p: string) => {
-    const st = statSync(p);
-    if (st.isDirectory()) for (const f of readdirSync(p)) visit(path.join(p, f));
-    else if (p.endsWith('.ts')) newest = Math.max(newest, st.mtimeMs);
-  };
-  for (const d of dirs) if (existsSync(d)) visit(d);
-  return newest;
-}
-
-/** Builds dist/ only when it is missing or older than the sources (a build takes several seconds). */
-function ensureBuilt(): void {
-  const fresh = existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestSource(['src', 'migrations'].map((d) => path.join(ROOT, d)));
-  if (fresh) return;
-  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function start(env: Record<string, string | undefined>): Proc {
-  const base = { ...process.env };
-  for (const k of ['REDIS_URL', 'DATABASE_URL', 'JWT_SECRET', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'SEED_DEMO_DATA', 'PORT', 'NODE_ENV']) delete base[k];
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: { ...base, HOST: '127.0.0.1', LOG_LEVEL: process.env.LIFECYCLE_LOG_LEVEL ?? 'warn', ...env } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, out: () => out, exited };
-}
-
-async function ready(p: Proc): Promise<void> {
-  let gone = false;
-  void p.exited.then(() => (gone = true));
-  await waitFor(() => gone || /Shoe Store API ready/.test(p.out()), 60_000, 'the printed start-up banner');
-  if (gone) throw new Error(`the process exited during start-up:\n${p.out()}`);
-}
-
-/** Waits for the exit, at most `ms`; kills it (and fails) past that. */
-async function exitWithin(p: Proc, ms: number) {
-  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
-  const r = await Promise.race([p.exited, timeout]);
-  if (r === 'timeout') {
-    p.child.kill('SIGKILL');
-    throw new Error(`the process did not exit within ${ms} ms:\n${p.out()}`);
-  }
-  return r;
-}
 
 describe('process lifecycle (node dist/src/main.js)', () => {
   const server = new URL(process.env.TEST_TEMPLATE_DATABASE_URL!);

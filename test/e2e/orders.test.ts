@@ -31,7 +31,7 @@ const MOVE = `mutation($id: ID!, $status: OrderStatus!, $note: String, $tracking
   updateOrderStatus(orderId: $id, status: $status, note: $note, tracking: $tracking, estimatedDelivery: $eta) { ${ORDER} } }`;
 const CANCEL = `mutation($id: ID!) { cancelOrder(orderId: $id) { ${ORDER} } }`;
 const ORDER_Q = `query($id: ID!) { order(id: $id) { ${ORDER} } }`;
-const SUB = 'subscription { orderStatusUpdate { orderId orderNumber status statusHistory { status note timestamp } estimatedDelivery tracking { carrier trackingNumber } timestamp } }';
+const SUB = 'subscription { orderStatusUpdate { eventId orderId orderNumber status statusHistory { status note timestamp } estimatedDelivery tracking { carrier trackingNumber } timestamp } }';
 const PRODUCT = `query($id: ID!) { product(id: $id) { variants { size color stock } } }`;
 
 const black9 = { size: '9', color: 'black' };

@@ -36,8 +36,8 @@ const CREATE = `mutation($input: CreateReviewInput!) { createReview(input: $inpu
 const MODERATE = `mutation($id: ID!, $approve: Boolean!) { moderateReview(reviewId: $id, approve: $approve) { ${REVIEW_FIELDS} } }`;
 const REVIEWS = `query($id: ID!, $first: Int, $after: String) { reviews(productId: $id, first: $first, after: $after) {
   totalCount edges { cursor node { id rating status } } pageInfo { hasNextPage endCursor } } }`;
-const NEW_REVIEW_SUB = 'subscription { newReviewNotification { reviewId productId productName rating title user { id name role } timestamp } }';
-const REVIEW_ADDED_SUB = 'subscription($id: ID!) { productReviewAdded(productId: $id) { reviewId productId rating title body user { id name role } averageRating reviewCount timestamp } }';
+const NEW_REVIEW_SUB = 'subscription { newReviewNotification { eventId reviewId productId productName rating title user { id name role } timestamp } }';
+const REVIEW_ADDED_SUB = 'subscription($id: ID!) { productReviewAdded(productId: $id) { eventId reviewId productId rating title body user { id name role } averageRating reviewCount timestamp } }';
 
 describe('reviews', () => {
   it('notifies admins of a new review on both transports, and refuses the subscription to customers', async () => {

@@ -15,7 +15,7 @@ const ws = pool.ws;
 const flush = (s: Socket, userId: string) => emitAck(s, 'join_room', { room: `user_${userId}` });
 const wsCode = (errors: unknown[]) => JSON.stringify(errors).match(/"code":"([A-Z_]+)"/)?.[1];
 
-const MESSAGE_SUB = `subscription($chatId: ID!) { supportMessageReceived(chatId: $chatId) { id userId user { id name role } message timestamp isAdmin } }`;
+const MESSAGE_SUB = `subscription($chatId: ID!) { supportMessageReceived(chatId: $chatId) { eventId id userId user { id name role } message timestamp isAdmin } }`;
 const TYPING_SUB = `subscription($chatId: ID!) { userTyping(chatId: $chatId) { userId user { id name role } isTyping } }`;
 
 beforeAll(async () => {
@@ -45,6 +45,7 @@ describe('support chat', () => {
     await waitFor(() => adm.rec.of('new_support_request').length === 1, 5000, 'new_support_request');
     expect(adm.rec.of('new_support_request')[0]).toEqual({
       chatId, chatRoom, user: { id: customer.id, name: 'Cora Customer', role: 'CUSTOMER' }, issue: 'Order inquiry', priority: 'high', timestamp: ack.data.createdAt,
+      eventId: expect.any(String),
     });
 
     // The admin follows the chat's room; a stranger can neither join it nor subscribe to it.
@@ -78,7 +79,7 @@ describe('support chat', () => {
     const first = adm.rec.of('support_message_received')[0];
     expect(first).toEqual({
       id: sent.data.id, userId: customer.id, user: { id: customer.id, name: 'Cora Customer', role: 'CUSTOMER' },
-      message: 'I need help with my order', timestamp: expect.any(String), isAdmin: false,
+      message: 'I need help with my order', timestamp: expect.any(String), isAdmin: false, eventId: expect.any(String),
     });
     expect(cust.rec.of('support_message_received')[0]).toEqual(first);
     await waitFor(() => custSub.events.length === 1, 5000, 'GraphQL subscriber got the message');

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const WISHLIST_FIELDS = 'id userId itemCount updatedAt items { productId productName variant { size color } price inStock addedAt }';
-const WISHLIST_UPDATED = `subscription { wishlistUpdated { action timestamp wishlist { ${WISHLIST_FIELDS} } } }`;
+const WISHLIST_UPDATED = `subscription { wishlistUpdated { eventId action timestamp wishlist { ${WISHLIST_FIELDS} } } }`;
 const ADD = `mutation($id: ID!, $variant: VariantInput) { addToWishlist(productId: $id, variant: $variant) { ${WISHLIST_FIELDS} } }`;
 const REMOVE = `mutation($id: ID!, $variant: VariantInput) { removeFromWishlist(productId: $id, variant: $variant) { ${WISHLIST_FIELDS} } }`;
 
@@ -130,7 +130,7 @@ describe('wishlists', () => {
     await gqlOk(shop.url, ADD, { id: product.id }, fay.token);
     // Gus wants another size only: restocking size 9 is not his news.
     await gqlOk(shop.url, ADD, { id: product.id, variant: { size: '10', color: 'black' } }, gus.token);
-    const sub = 'subscription { backInStockAlert { productId productName variant { size color } stock timestamp } }';
+    const sub = 'subscription { backInStockAlert { eventId productId productName variant { size color } stock timestamp } }';
     const f = await listener(fay, sub);
     const g = await listener(gus, sub);
     const h = await listener(hal, sub);
@@ -157,7 +157,7 @@ describe('wishlists', () => {
     const jon = await makeUser(shop);
     const product = await makeProduct(shop, [{ size: '9', color: 'black', stock: 5 }], { price: 150 });
     await gqlOk(shop.url, ADD, { id: product.id }, ida.token);
-    const sub = 'subscription { priceDropAlert { productId productName oldPrice newPrice discountPercentage timestamp } }';
+    const sub = 'subscription { priceDropAlert { eventId productId productName oldPrice newPrice discountPercentage timestamp } }';
     const i = await listener(ida, sub);
     const j = await listener(jon, sub);
     const UPDATE = `mutation($id: ID!, $price: Float!) { updateProduct(id: $id, input: { price: $price }) { price } }`;

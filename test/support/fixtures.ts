@@ -1,3 +1,6 @@
+import type { Route } from '../../src/events/audience';
+import type { DraftOf, DurableEventName } from '../../src/events/catalogue';
+import type { DraftEvent } from '../../src/events/outbox';
 import { Role } from '../../src/entities/user.entity';
 import type { Shop } from '../../src/bootstrap';
 
@@ -33,4 +36,12 @@ export async function makeProduct(
     lowStockThreshold: extra.lowStockThreshold ?? 5,
     variants,
   });
+}
+
+/**
+ * Raises a durable event the way a service does: recorded in a transaction of its own, then
+ * relayed through the event log to every instance.
+ */
+export async function raiseEvent<K extends DurableEventName>(shop: Shop, name: K, payload: DraftOf<K>, route: Route = {}): Promise<void> {
+  await shop.orm.em.fork().transactional((tx) => shop.app.services.deps.outbox.emit(tx, [{ name, payload, route } as DraftEvent]));
 }

@@ -49,10 +49,10 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-/** A throwaway redis-server on a loopback port: no persistence. */
-export async function startRedis(): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
+/** A throwaway redis-server on a loopback port (a free one unless given): no persistence. */
+export async function startRedis(fixedPort?: number): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
   const bin = ensureRedisServer();
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const child = spawn(bin, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
     stdio: 'ignore',
     detached: false,

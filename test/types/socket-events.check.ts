@@ -17,8 +17,8 @@ export const commandNames: Array<keyof ClientToServerEvents> = [
 
 type Low = Parameters<ServerToClientEvents['low_stock_alert']>[0];
 export const low: Low = {
-  productId: 'p', productName: 'Shoe', variant: { size: '9', color: 'black' }, currentStock: 2, lowStockThreshold: 5,
-  severity: 'warning', timestamp: '2026-01-01T00:00:00.000Z',
+  eventId: '0000000000000001', productId: 'p', productName: 'Shoe', variant: { size: '9', color: 'black' }, currentStock: 2,
+  lowStockThreshold: 5, severity: 'warning', timestamp: '2026-01-01T00:00:00.000Z',
 };
 // @ts-expect-error every documented field is required
 export const partial: Low = { productId: 'p' };

@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { EventUser } from './common.payload';
+import { EventUser, DurablePayload } from './common.payload';
 
 @ObjectType()
 export class UserOfflinePayload {
@@ -23,8 +23,8 @@ export class DashboardMetricUpdatePayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class AdminNotificationPayload {
+@ObjectType({ implements: DurablePayload })
+export class AdminNotificationPayload extends DurablePayload {
   @Field({ description: 'out_of_stock | flash_sale_ended | …' }) type!: string;
   @Field() title!: string;
   @Field() message!: string;

@@ -1,4 +1,13 @@
-import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType } from 'type-graphql';
+
+/**
+ * Every durable event's payload: `eventId` is its position in the shop-wide event sequence, opaque to
+ * clients; pass it back as `after` (or `connectionParams.lastEventId`) to resume after it.
+ */
+@InterfaceType('DurableEvent', { description: 'An event kept in the event log: resume after its `eventId` with `after`.' })
+export abstract class DurablePayload {
+  @Field({ description: 'Position of this event in the shop-wide sequence (opaque): resume after it with `after`.' }) eventId!: string;
+}
 
 /** A variant as the events document addresses it. */
 @ObjectType('Variant')

@@ -1,29 +1,29 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { CartView, Customer, EventUser, StatusChange, Tracking, VariantRef, WishlistView } from './common.payload';
+import { CartView, Customer, EventUser, StatusChange, Tracking, VariantRef, WishlistView, DurablePayload } from './common.payload';
 
-@ObjectType()
-export class CartUpdatedPayload {
+@ObjectType({ implements: DurablePayload })
+export class CartUpdatedPayload extends DurablePayload {
   @Field({ description: "'item_added' | 'item_removed' | 'updated'" }) action!: string;
   @Field(() => CartView) cart!: CartView;
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class CartSyncPayload {
+@ObjectType({ implements: DurablePayload })
+export class CartSyncPayload extends DurablePayload {
   @Field(() => CartView) cart!: CartView;
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class InventoryUpdatePayload {
+@ObjectType({ implements: DurablePayload })
+export class InventoryUpdatePayload extends DurablePayload {
   @Field(() => ID) productId!: string;
   @Field(() => VariantRef) variant!: VariantRef;
   @Field(() => Int, { description: 'Signed: negative for a decrease.' }) stockChange!: number;
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class ProductStockUpdatePayload {
+@ObjectType({ implements: DurablePayload })
+export class ProductStockUpdatePayload extends DurablePayload {
   @Field(() => ID) productId!: string;
   @Field(() => VariantRef) variant!: VariantRef;
   @Field(() => Int) stock!: number;
@@ -32,8 +32,8 @@ export class ProductStockUpdatePayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class LowStockAlertPayload {
+@ObjectType({ implements: DurablePayload })
+export class LowStockAlertPayload extends DurablePayload {
   @Field(() => ID) productId!: string;
   @Field() productName!: string;
   @Field(() => VariantRef) variant!: VariantRef;
@@ -43,8 +43,8 @@ export class LowStockAlertPayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class OrderStatusUpdatePayload {
+@ObjectType({ implements: DurablePayload })
+export class OrderStatusUpdatePayload extends DurablePayload {
   @Field(() => ID) orderId!: string;
   @Field() orderNumber!: string;
   @Field() status!: string;
@@ -54,8 +54,8 @@ export class OrderStatusUpdatePayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class NewOrderPayload {
+@ObjectType({ implements: DurablePayload })
+export class NewOrderPayload extends DurablePayload {
   @Field(() => ID) orderId!: string;
   @Field() orderNumber!: string;
   @Field(() => Customer) customer!: Customer;
@@ -66,8 +66,8 @@ export class NewOrderPayload {
 }
 
 /** Shared shape of `flash_sale_start`, `flash_sale_update` and `flash_sale_end`. */
-@ObjectType()
-export class FlashSaleEventPayload {
+@ObjectType({ implements: DurablePayload })
+export class FlashSaleEventPayload extends DurablePayload {
   @Field(() => ID) saleId!: string;
   @Field() name!: string;
   @Field() description!: string;
@@ -79,8 +79,8 @@ export class FlashSaleEventPayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class NewReviewNotificationPayload {
+@ObjectType({ implements: DurablePayload })
+export class NewReviewNotificationPayload extends DurablePayload {
   @Field(() => ID) reviewId!: string;
   @Field(() => ID) productId!: string;
   @Field() productName!: string;
@@ -90,8 +90,8 @@ export class NewReviewNotificationPayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class ProductReviewAddedPayload {
+@ObjectType({ implements: DurablePayload })
+export class ProductReviewAddedPayload extends DurablePayload {
   @Field(() => ID) reviewId!: string;
   @Field(() => ID) productId!: string;
   @Field(() => Int) rating!: number;
@@ -103,15 +103,15 @@ export class ProductReviewAddedPayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class WishlistUpdatedPayload {
+@ObjectType({ implements: DurablePayload })
+export class WishlistUpdatedPayload extends DurablePayload {
   @Field({ description: "'item_added' | 'item_removed' | 'wishlist_created'" }) action!: string;
   @Field(() => WishlistView) wishlist!: WishlistView;
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class PriceDropAlertPayload {
+@ObjectType({ implements: DurablePayload })
+export class PriceDropAlertPayload extends DurablePayload {
   @Field(() => ID) productId!: string;
   @Field() productName!: string;
   @Field(() => Float) oldPrice!: number;
@@ -120,8 +120,8 @@ export class PriceDropAlertPayload {
   @Field() timestamp!: string;
 }
 
-@ObjectType()
-export class BackInStockAlertPayload {
+@ObjectType({ implements: DurablePayload })
+export class BackInStockAlertPayload extends DurablePayload {
   @Field(() => ID) productId!: string;
   @Field() productName!: string;
   @Field(() => VariantRef) variant!: VariantRef;

@@ -1,8 +1,8 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { EventUser } from './common.payload';
+import { EventUser, DurablePayload } from './common.payload';
 
-@ObjectType()
-export class SupportMessageReceivedPayload {
+@ObjectType({ implements: DurablePayload })
+export class SupportMessageReceivedPayload extends DurablePayload {
   @Field(() => ID) id!: string;
   @Field(() => ID) userId!: string;
   @Field(() => EventUser) user!: EventUser;
@@ -11,8 +11,8 @@ export class SupportMessageReceivedPayload {
   @Field(() => Boolean) isAdmin!: boolean;
 }
 
-@ObjectType()
-export class NewSupportRequestPayload {
+@ObjectType({ implements: DurablePayload })
+export class NewSupportRequestPayload extends DurablePayload {
   @Field(() => ID) chatId!: string;
   @Field() chatRoom!: string;
   @Field(() => EventUser) user!: EventUser;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
 import { collect, emitAck, gqlOk, recordSocket, sleep, socketV4, waitFor, wsClient } from '../../support/clients';
-import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
+import { makeAdmin, makeProduct, makeUser, raiseEvent, type TestUser } from '../../support/fixtures';
 import { createTestDatabase, startTestShop } from '../../support/shop';
 
 type Shop = Awaited<ReturnType<typeof startTestShop>>;
@@ -66,7 +66,7 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     const recAlice = recordSocket(aliceOnA);
     const recBob = recordSocket(bobOnA);
     await sleep(100);
-    await b.app.services.deps.hub.publish('order_status_update', {
+    await raiseEvent(b, 'order_status_update', {
       orderId: 'o-1', orderNumber: 'ORD-2026-000042', status: 'shipped', statusHistory: [], estimatedDelivery: null,
       tracking: { carrier: 'UPS', trackingNumber: '1Z999' }, timestamp: new Date().toISOString(),
     }, { userId: alice.id });
@@ -77,7 +77,8 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   });
 
   it('keeps shops with different namespaces apart on the same Redis', async () => {
-    const other = await startTestShop({ databaseUrl: a.databaseUrl });
+    // Another shop: its own database (and so its own event log) and its own namespace.
+    const other = await startTestShop();
     try {
       const s = track(await socketV4(other.url));
       const rec = recordSocket(s);

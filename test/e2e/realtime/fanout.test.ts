@@ -1,5 +1,5 @@
 import { collect, gqlOk, sleep, waitFor, wsClient } from '../../support/clients';
-import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
+import { makeAdmin, makeProduct, makeUser, raiseEvent, type TestUser } from '../../support/fixtures';
 import { startTestShop } from '../../support/shop';
 
 type Shop = Awaited<ReturnType<typeof startTestShop>>;
@@ -53,8 +53,8 @@ describe('fan-out engine', () => {
     await sleep(300);
     const hub = shop.app.services.deps.hub;
     const base = { orderNumber: 'ORD-2026-000100', statusHistory: [], estimatedDelivery: null, tracking: null, timestamp: new Date().toISOString() };
-    await hub.publish('order_status_update', { ...base, orderId: 'for-alice', status: 'confirmed' }, { userId: alice.id });
-    await hub.publish('order_status_update', { ...base, orderId: 'for-bob', status: 'shipped' }, { userId: bob.id });
+    await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'for-alice', status: 'confirmed' }, { userId: alice.id });
+    await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'for-bob', status: 'shipped' }, { userId: bob.id });
     await waitFor(() => a.events.length === 1 && b.events.length === 1, 3000, 'own events');
     await sleep(200);
     expect(a.events).toEqual([{ orderStatusUpdate: { orderId: 'for-alice', status: 'confirmed' } }]);

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { emitAck, recordSocket, socketV4, waitFor } from '../../support/clients';
-import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
+import { makeAdmin, makeProduct, makeUser, raiseEvent, type TestUser } from '../../support/fixtures';
 import { startTestShop } from '../../support/shop';
 
 type Shop = Awaited<ReturnType<typeof startTestShop>>;
@@ -91,7 +91,7 @@ describe('join_room rules (CONTRACT §4)', () => {
     const s = await connect(alice.token);
     const rec = recordSocket(s);
     await shop.app.services.deps.hub.publish('user_offline', { userId: 'x', timestamp: new Date().toISOString() });
-    await shop.app.services.deps.hub.publish('order_status_update', {
+    await raiseEvent(shop, 'order_status_update', {
       orderId: 'o1', orderNumber: 'ORD-2026-000001', status: 'shipped', statusHistory: [], estimatedDelivery: null, tracking: null,
       timestamp: new Date().toISOString(),
     }, { userId: alice.id });

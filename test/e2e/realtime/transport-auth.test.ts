@@ -4,7 +4,7 @@ import ioV2 from 'socket.io-client-v2';
 import { io as ioV4 } from 'socket.io-client';
 import WebSocket from 'ws';
 import { collect, emitAck, gqlOk, recordSocket, socketV4, waitFor, wsClient } from '../../support/clients';
-import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
+import { makeAdmin, makeProduct, makeUser, raiseEvent, type TestUser } from '../../support/fixtures';
 import { startTestShop, TEST_JWT_SECRET } from '../../support/shop';
 
 type Shop = Awaited<ReturnType<typeof startTestShop>>;
@@ -143,8 +143,8 @@ describe('an authenticated socket', () => {
     const rec = recordSocket(s);
     const hub = shop.app.services.deps.hub;
     const base = { orderNumber: 'ORD-2026-000009', status: 'confirmed', statusHistory: [], estimatedDelivery: null, tracking: null, timestamp: new Date().toISOString() };
-    await hub.publish('order_status_update', { ...base, orderId: 'someone-else' }, { userId: admin.id });
-    await hub.publish('order_status_update', { ...base, orderId: 'mine' }, { userId: alice.id });
+    await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'someone-else' }, { userId: admin.id });
+    await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'mine' }, { userId: alice.id });
     await waitFor(() => rec.of('order_status_update').length >= 1, 3000, 'own event');
     await new Promise((r) => setTimeout(r, 100));
     expect(rec.of('order_status_update').map((d) => d.orderId)).toEqual(['mine']);

@@ -1,0 +1,399 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
+import { AppError, ErrorCode } from '../errors';
+import type { Logger } from '../logger';
+import type { Envelope, Route } from './audience';
+import type { EventHub } from './hub';
+import type { DraftEvent, Outbox } from './outbox';
+
+/** An event id: its position, zero-padded to a fixed width so ids also sort as strings. */
+export const formatEventId = (position: number): string => String(position).padStart(16, '0');
+
+/** The position an `eventId` names, or null when it is not one of ours. */
+export function parseEventId(id: unknown): number | null {
+  if (typeof id !== 'string' || !/^\d{1,16}$/.test(id)) return null;
+  const n = Number(id);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export const resyncRequired = (why: string) =>
+  new AppError(ErrorCode.RESYNC_REQUIRED, `Cannot resume: ${why}. Refetch by query and subscribe again without \`after\``);
+
+type Listener = (envelope: Envelope) => void;
+
+export interface EventLogOptions {
+  orm: MikroORM;
+  hub: EventHub;
+  outbox: Outbox;
+  logger: Logger;
+  /** For LISTEN: the relay and the readers are woken at commit. */
+  databaseUrl: string;
+  retentionSeconds: number;
+  /** Fallback polling of the outbox and the log when a wake-up was missed. */
+  pollMs: number;
+  /** Test builds only: die (SIGKILL) at this point. */
+  faultPoint?: string;
+}
+
+const RELAY_LOCK = 726_4001;
+const RELAY_BATCH = 500;
+const READ_PAGE = 1000;
+/** Recent events kept in memory for resumes without a log read. */
+const RING_SIZE = 20_000;
+
+/**
+ * The durable event log and its delivery on this instance.
+ *
+ * **Relay** (one at a time across the cluster, under a transaction-scoped advisory lock): takes the
+ * committed facts from `shop_outbox`, expands them into events, gives them the next positions (gapless:
+ * a counter row, not a sequence), writes them to `shop_events`, commits, then publishes them through
+ * the hub. Woken by NOTIFY at the commit of every fact, and by a poll.
+ *
+ * **Delivery** (every instance): events reach this instance's listeners strictly in position order,
+ * each once. Live from the hub (Redis); anything missed — a message lost while Redis was away, an
+ * instance that died after its commit — is read from the log: a gap in positions, a NOTIFY of a
+ * later position, or the poll trigger a read.
+ *
+ * **Replay**: `since(after)` returns the events after a position up to what this instance has
+ * delivered, from memory when recent, otherwise from one log read shared by every caller asking for
+ * the same position at once.
+ */
+export class EventLog {
+  private listeners = new Map<string, Set<Listener>>();
+  /** Last position delivered to this instance's listeners. */
+  private position = 0;
+  private started = false;
+  private pending = new Map<number, Envelope>();
+  private ring: Envelope[] = [];
+  private reads = new Map<number, Promise<Envelope[]>>();
+  private catchingUp: Promise<void> | null = null;
+  private relayRunning = false;
+  private relayDirty = false;
+  private relayRetry: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private listenClient: Client | null = null;
+  private offHub: (() => void) | null = null;
+  private closed = false;
+  private state = { lastId: 0, prunedThrough: 0, at: 0 };
+  /** Counters for tests, benchmarks and metrics. */
+  readonly stats = { relayed: 0, delivered: 0, logReads: 0, replayed: 0, caughtUp: 0 };
+
+  constructor(private opts: EventLogOptions) {}
+
+  /** Subscribes to the hub, takes the current position, and starts the relay, the poll and the pruning. */
+  async start(): Promise<void> {
+    this.offHub = await this.opts.hub.onDurable((m) => this.receive(m));
+    this.opts.hub.onReconnect(() => void this.catchUp());
+    const s = await this.readState(true);
+    this.position = s.lastId;
+    this.started = true;
+    this.drainPending();
+    await this.listenForWakeUps();
+    const poll = Math.max(50, this.opts.pollMs);
+    this.timers.push(setInterval(() => {
+      void this.relay();
+      void this.readState(true).then((st) => (st.lastId > this.position ? this.catchUp() : undefined), () => undefined);
+    }, poll));
+    const pruneMs = Math.max(500, Math.min(60_000, (this.opts.retentionSeconds * 1000) / 2));
+    this.timers.push(setInterval(() => void this.prune(), pruneMs));
+    for (const t of this.timers) t.unref();
+    void this.relay();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.relayRetry) clearTimeout(this.relayRetry);
+    this.offHub?.();
+    const c = this.listenClient;
+    this.listenClient = null;
+    await c?.end().catch(() => undefined);
+    await this.catchingUp?.catch(() => undefined);
+  }
+
+  /** Listens to one durable event on this instance. */
+  on(name: string, listener: Listener): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener);
+    return () => void set!.delete(listener);
+  }
+
+  /** Listens to one event of the catalogue: durable ones from this log (in order), live signals from the hub. */
+  async listen(def: { name: string; durable: boolean }, listener: Listener): Promise<() => void> {
+    return def.durable ? this.on(def.name, listener) : this.opts.hub.on(def.name, listener);
+  }
+
+  /** The last position delivered here: what a snapshot read now reflects at least. */
+  current(): number {
+    return this.position;
+  }
+
+  // ---------------------------------------------------------------- relay
+
+  /** Moves committed facts into the log; any instance may call it, one runs at a time cluster-wide. */
+  async relay(): Promise<void> {
+    if (this.closed) return;
+    if (this.relayRunning) {
+      this.relayDirty = true;
+      return;
+    }
+    this.relayRunning = true;
+    try {
+      do {
+        this.relayDirty = false;
+        const outcome = await this.relayBatch();
+        if (outcome === 'busy') {
+          // Another instance holds the relay; look again shortly in case it finished before our facts committed.
+          this.relayRetry ??= setTimeout(() => {
+            this.relayRetry = null;
+            void this.relay();
+          }, 25);
+          break;
+        }
+        if (outcome === 'full') this.relayDirty = true;
+      } while (this.relayDirty && !this.closed);
+    } catch (err) {
+      if (!this.closed) this.opts.logger.error({ err }, 'event relay failed (retrying)');
+    } finally {
+      this.relayRunning = false;
+    }
+  }
+
+  private async relayBatch(): Promise<'busy' | 'empty' | 'some' | 'full'> {
+    const { orm, outbox, logger } = this.opts;
+    let facts = 0;
+    const envelopes = await orm.em.fork().transactional(async (tx) => {
+      const [{ locked }] = await tx.execute<Array<{ locked: boolean }>>('select pg_try_advisory_xact_lock(?) as locked', [RELAY_LOCK]);
+      if (!locked) return null;
+      const rows = await tx.execute<Array<{ id: string; kind: string; fact: unknown }>>(
+        `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact`);
+      facts = rows.length;
+      if (!rows.length) return [];
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      const drafts: DraftEvent[] = [];
+      for (const row of rows) {
+        try {
+          drafts.push(...(await outbox.expand(row.kind, row.fact, tx)));
+        } catch (err) {
+          // A fact that cannot be expanded must not stop every later one.
+          logger.error({ err, kind: row.kind, outboxId: row.id }, 'event fact dropped: its handler failed');
+        }
+      }
+      if (!drafts.length) return [];
+      const [{ last_id: last }] = await tx.execute<Array<{ last_id: string }>>(
+        'update shop_event_state set last_id = last_id + ? returning last_id', [drafts.length]);
+      const first = Number(last) - drafts.length + 1;
+      const t = Date.now();
+      const out: Envelope[] = drafts.map((d, i) => ({
+        e: d.name, p: { eventId: formatEventId(first + i), ...d.payload }, r: d.route, t, i: first + i,
+      }));
+      await tx.execute(
+        `insert into shop_events (id, name, payload, route)
+         select x.id, x.name, x.payload, x.route from jsonb_to_recordset(?::jsonb) as x(id bigint, name text, payload jsonb, route jsonb)`,
+        [JSON.stringify(out.map((e) => ({ id: e.i, name: e.e, payload: e.p, route: e.r })))]);
+      await tx.execute(`select pg_notify('shop_events', ?)`, [String(last)]);
+      return out;
+    });
+    if (envelopes === null) return 'busy';
+    if (!envelopes.length) return facts ? 'some' : 'empty';
+    this.stats.relayed += envelopes.length;
+    this.fault('after-relay');
+    for (const e of envelopes) {
+      this.opts.hub.sendDurable(e);
+      this.receive(e);
+    }
+    return facts === RELAY_BATCH ? 'full' : 'some';
+  }
+
+  // ---------------------------------------------------------------- delivery
+
+  /** An event from the hub, the relay or a log read: delivered in position order, once. */
+  private receive(e: Envelope): void {
+    const at = e.i;
+    if (typeof at !== 'number') return;
+    if (!this.started) {
+      this.pending.set(at, e);
+      return;
+    }
+    if (at <= this.position) return;
+    if (at === this.position + 1) {
+      this.deliver(e);
+      this.drainPending();
+      return;
+    }
+    this.pending.set(at, e);
+    void this.catchUp();
+  }
+
+  private drainPending(): void {
+    for (const at of [...this.pending.keys()]) if (at <= this.position) this.pending.delete(at);
+    let next: Envelope | undefined;
+    while ((next = this.pending.get(this.position + 1))) {
+      this.pending.delete(next.i!);
+      this.deliver(next);
+    }
+  }
+
+  private deliver(e: Envelope): void {
+    this.position = e.i!;
+    this.ring.push(e);
+    if (this.ring.length > RING_SIZE) this.ring.splice(0, this.ring.length - RING_SIZE);
+    this.stats.delivered++;
+    const set = this.listeners.get(e.e);
+    if (!set) return;
+    for (const l of set) {
+      try {
+        l(e);
+      } catch (err) {
+        this.opts.logger.error({ err, event: e.e }, 'event listener failed');
+      }
+    }
+  }
+
+  /** Reads from the log whatever this instance has not delivered yet. One read at a time. */
+  private catchUp(): Promise<void> {
+    if (!this.started || this.closed) return Promise.resolve();
+    this.catchingUp ??= (async () => {
+      try {
+        for (;;) {
+          const rows = await this.read(this.position, READ_PAGE);
+          if (!rows.length) break;
+          if (rows[0].i! > this.position + 1) {
+            this.opts.logger.warn({ from: this.position + 1, to: rows[0].i! - 1 }, 'events pruned before this instance delivered them');
+            this.position = rows[0].i! - 1;
+          }
+          this.stats.caughtUp += rows.length;
+          for (const e of rows) this.receive(e);
+          if (rows.length < READ_PAGE) break;
+        }
+      } catch (err) {
+        if (!this.closed) this.opts.logger.warn({ err }, 'event log read failed (will retry)');
+      } finally {
+        this.catchingUp = null;
+      }
+      if (this.pending.size) setTimeout(() => void this.catchUp(), 100).unref();
+    })();
+    return this.catchingUp;
+  }
+
+  private async read(after: number, limit: number): Promise<Envelope[]> {
+    this.stats.logReads++;
+    const rows = await this.opts.orm.em.fork().execute<Array<{ id: string; name: string; payload: Record<string, unknown>; route: Route; t: string }>>(
+      `select id, name, payload, route, (extract(epoch from created_at) * 1000)::bigint as t
+         from shop_events where id > ? order by id limit ?`, [after, limit]);
+    return rows.map((r) => ({ e: r.name, p: r.payload, r: r.route, t: Number(r.t), i: Number(r.id) }));
+  }
+
+  // ---------------------------------------------------------------- resume
+
+  /**
+   * The position of a client's `after`, or RESYNC_REQUIRED when it is not an id of this shop's log,
+   * is later than any id issued, or is older than what the retention kept.
+   */
+  async resumePoint(after: unknown): Promise<number> {
+    const at = parseEventId(after);
+    if (at === null) throw resyncRequired('the event id is not one this shop issued');
+    let s = await this.readState(false);
+    if (at > Math.max(this.position, s.lastId) || at < s.prunedThrough) s = await this.readState(true);
+    if (at > Math.max(this.position, s.lastId)) throw resyncRequired('the event id is later than any issued');
+    if (at < s.prunedThrough) throw resyncRequired('the events after this id are past the retention');
+    return at;
+  }
+
+  /**
+   * Every event after `after` up to what this instance has delivered, in order. Recent ones come
+   * from memory; older ones from one log read per distinct position, shared by concurrent callers.
+   */
+  async since(after: number): Promise<Envelope[]> {
+    const upTo = this.position;
+    if (after >= upTo) return [];
+    const ringStart = this.ring.length ? this.ring[0].i! : upTo + 1;
+    if (after + 1 >= ringStart) return this.fromRing(after, upTo);
+    let read = this.reads.get(after);
+    if (!read) {
+      read = (async () => {
+        const out: Envelope[] = [];
+        let from = after;
+        while (from < ringStart - 1) {
+          const page = await this.read(from, READ_PAGE);
+          if (!page.length) break;
+          for (const e of page) if (e.i! < ringStart) out.push(e);
+          from = page[page.length - 1].i!;
+          if (page.length < READ_PAGE) break;
+        }
+        return out;
+      })().finally(() => setTimeout(() => this.reads.delete(after), 1000).unref());
+      this.reads.set(after, read);
+    }
+    const older = await read;
+    const rest = this.fromRing(Math.max(after, older.length ? older[older.length - 1].i! : after), upTo);
+    return [...older, ...rest];
+  }
+
+  private fromRing(after: number, upTo: number): Envelope[] {
+    if (!this.ring.length) return [];
+    const start = this.ring[0].i!;
+    const from = Math.max(0, after + 1 - start);
+    const to = Math.min(this.ring.length, upTo - start + 1);
+    return from < to ? this.ring.slice(from, to) : [];
+  }
+
+  // ---------------------------------------------------------------- housekeeping
+
+  private async readState(fresh: boolean): Promise<{ lastId: number; prunedThrough: number }> {
+    if (!fresh && Date.now() - this.state.at < 250) return this.state;
+    const [row] = await this.opts.orm.em.fork().execute<Array<{ last_id: string; pruned_through: string }>>(
+      'select last_id, pruned_through from shop_event_state');
+    this.state = { lastId: Number(row.last_id), prunedThrough: Number(row.pruned_through), at: Date.now() };
+    return this.state;
+  }
+
+  /** Deletes events older than the retention (a prefix of the log) and records how far it went. */
+  private async prune(): Promise<void> {
+    try {
+      await this.opts.orm.em.fork().execute(
+        `with gone as (delete from shop_events where created_at < now() - make_interval(secs => ?) returning id)
+         update shop_event_state set pruned_through = greatest(pruned_through, (select max(id) from gone))
+          where exists (select 1 from gone)`, [this.opts.retentionSeconds]);
+    } catch (err) {
+      if (!this.closed) this.opts.logger.warn({ err }, 'event log pruning failed');
+    }
+  }
+
+  /** LISTEN on a connection of its own: facts committed anywhere wake the relay; new positions wake the readers. */
+  private async listenForWakeUps(): Promise<void> {
+    const connect = async () => {
+      if (this.closed) return;
+      const client = new Client({ connectionString: this.opts.databaseUrl });
+      client.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'event log LISTEN connection lost'));
+      client.on('end', () => {
+        if (this.listenClient === client && !this.closed) {
+          this.listenClient = null;
+          setTimeout(() => void connect().catch(() => undefined), 500).unref();
+        }
+      });
+      client.on('notification', (n) => {
+        if (n.channel === 'shop_outbox') {
+          this.fault('before-relay');
+          void this.relay();
+        } else if (n.channel === 'shop_events') {
+          const last = Number(n.payload);
+          // The hub usually brings these first; read the log only if it did not.
+          if (last > this.position) setTimeout(() => (last > this.position ? void this.catchUp() : undefined), 200).unref();
+        }
+      });
+      await client.connect();
+      await client.query('LISTEN shop_outbox; LISTEN shop_events');
+      this.listenClient = client;
+    };
+    await connect();
+  }
+
+  private fault(point: string): void {
+    if (this.opts.faultPoint === point) {
+      this.opts.logger.warn({ point }, 'fault point reached: killing the process');
+      process.kill(process.pid, 'SIGKILL');
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import { Client } from 'pg';
+import WebSocket from 'ws';
+import { gql, gqlOk, sleep, waitFor } from '../../support/clients';
+import { ensureBuilt, start, ready, type Proc } from '../../support/process';
+import { freePort } from '../../support/redis-server';
+import { createTestDatabase } from '../../support/shop';
+
+/**
+ * Instances as real processes (`node dist/src/main.js`) that die by SIGKILL: graphql-ws clients
+ * resume on the survivor with `connectionParams.lastEventId`; a process killed between its commit
+ * and the relay, or between the relay's commit and the publish, loses nothing.
+ */
+const SECRET = 'crash-test-secret-0123456789-0123456789-abcdef';
+const ADMIN = { email: 'crash-admin@example.test', password: 'crash-admin-password' };
+const SUB = 'subscription($id: ID!) { productStockUpdate(productId: $id) { eventId stock } }';
+const ADJUST = 'mutation($id: ID!) { adjustStock(productId: $id, variant: { size: "9", color: "black" }, delta: -1) { id } }';
+
+let databaseUrl: string;
+const namespace = `crash-${randomUUID()}`;
+const procs: Proc[] = [];
+const clients: WsClient[] = [];
+
+interface Instance { p: Proc; url: string; wsUrl: string }
+
+async function launch(extra: Record<string, string> = {}): Promise<Instance> {
+  const port = await freePort();
+  const p = start({
+    DATABASE_URL: databaseUrl, REDIS_URL: process.env.TEST_REDIS_URL, REDIS_NAMESPACE: namespace, PORT: String(port),
+    JWT_SECRET: SECRET, NODE_ENV: 'test', SEED_DEMO_DATA: 'false', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'error', ...extra,
+  });
+  procs.push(p);
+  await ready(p);
+  return { p, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
+}
+
+async function sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> {
+  const c = new Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+const loggedStock = async (productId: string) =>
+  (await sql<{ event_id: string }>(
+    `select payload->>'eventId' as event_id from shop_events where name = 'product_stock_update' and route->>'productId' = $1 order by id`,
+    [productId])).map((r) => r.event_id);
+
+async function setup(at: Instance): Promise<{ token: string; productId: string }> {
+  const { login } = await gqlOk(at.url, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: ADMIN.email, p: ADMIN.password });
+  const created = await gqlOk(at.url, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+    input: { name: `Crash runner ${randomUUID().slice(0, 6)}`, brand: 'T', category: 'running', price: 100, variants: [{ size: '9', color: 'black', stock: 1000 }] },
+  }, login.token);
+  return { token: login.token, productId: created.createProduct.id };
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  databaseUrl = await createTestDatabase();
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+});
+
+describe('instances that die', () => {
+  it('kill -9 while graphql-ws clients are connected: every client resumes on the other instance with every event once, in order', async () => {
+    const a = await launch();
+    const b = await launch();
+    const { token, productId } = await setup(b);
+    let aAlive = true;
+    const subscribers = Array.from({ length: 12 }, () => {
+      const got: string[] = [];
+      let last: string | undefined;
+      const client = createClient({
+        url: () => (aAlive ? a.wsUrl : b.wsUrl),
+        webSocketImpl: WebSocket,
+        connectionParams: () => (last ? { lastEventId: last } : {}),
+        retryAttempts: 1000,
+        retryWait: async () => void (await sleep(100)),
+        shouldRetry: () => true,
+        lazy: true,
+      });
+      clients.push(client);
+      client.subscribe<{ productStockUpdate: { eventId: string } }>({ query: SUB, variables: { id: productId } }, {
+        next: (v) => {
+          if (v.data) {
+            last = v.data.productStockUpdate.eventId;
+            got.push(last);
+          }
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      });
+      return got;
+    });
+    await sleep(800);
+    const writes = 30;
+    for (let i = 0; i < writes; i++) {
+      await gqlOk(b.url, ADJUST, { id: productId }, token);
+      if (i === 12) {
+        aAlive = false;
+        a.p.child.kill('SIGKILL');
+      }
+      await sleep(30);
+    }
+    const logged = await loggedStock(productId);
+    expect(logged).toHaveLength(writes);
+    await waitFor(() => subscribers.every((got) => got.length >= writes), 15_000, 'every subscriber to have every event');
+    await sleep(300);
+    for (const got of subscribers) expect(got).toEqual(logged);
+    expect((await a.p.exited).signal).toBe('SIGKILL');
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    b.p.child.kill('SIGTERM');
+    await b.p.exited;
+  }, 90_000);
+
+  it('a process killed after its commit and before relaying loses nothing: the next instance relays it', async () => {
+    const c = await launch({ SHOP_FAULT_POINT: 'before-relay' });
+    // Setup records no fact (a new product raises no event), so the process is still up after it.
+    const { token, productId } = await setup(c);
+    const before = await loggedStock(productId);
+    const [{ id: resumeFrom }] = await sql(`select lpad(last_id::text, 16, '0') as id from shop_event_state`);
+    await gql(c.url, ADJUST, { id: productId }, token).catch(() => undefined);
+    expect((await c.p.exited).signal).toBe('SIGKILL');
+    // Committed: the stock moved, the fact waits in the outbox, nothing reached the log.
+    const [{ stock }] = await sql(`select stock from product_variants v join products p on p.id = v.product_id where p.id = $1`, [productId]);
+    expect(stock).toBe(999);
+    expect(await loggedStock(productId)).toEqual(before);
+    expect((await sql(`select count(*)::int as n from shop_outbox`))[0].n).toBeGreaterThan(0);
+
+    const d = await launch();
+    await waitFor(async () => (await loggedStock(productId)).length === before.length + 1, 10_000, 'the relay on the next instance');
+    // A client resuming from before the crash gets the event.
+    const got: number[] = [];
+    const client = createClient({ url: d.wsUrl, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+    clients.push(client);
+    client.subscribe<{ productStockUpdate: { stock: number } }>({
+      query: 'subscription($id: ID!, $after: String) { productStockUpdate(productId: $id, after: $after) { stock } }',
+      variables: { id: productId, after: resumeFrom },
+    }, { next: (v) => void (v.data && got.push(v.data.productStockUpdate.stock)), error: () => undefined, complete: () => undefined });
+    await waitFor(() => got.length === 1, 5000, 'the replayed event');
+    expect(got).toEqual([999]);
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    d.p.child.kill('SIGTERM');
+    await d.p.exited;
+  }, 90_000);
+
+  it('a process killed after the relay committed and before it published: the others read the log', async () => {
+    const e = await launch({ SHOP_FAULT_POINT: 'after-relay' });
+    const f = await launch();
+    const { token, productId } = await setup(f);
+    const got: number[] = [];
+    const client = createClient({ url: f.wsUrl, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+    clients.push(client);
+    client.subscribe<{ productStockUpdate: { stock: number } }>({ query: SUB, variables: { id: productId } },
+      { next: (v) => void (v.data && got.push(v.data.productStockUpdate.stock)), error: () => undefined, complete: () => undefined });
+    await sleep(500);
+    // Both instances are woken for every fact and one of them relays it; repeat until the faulty one
+    // did (and died). Every event must reach f's subscriber exactly once, that one included.
+    let eDied = false;
+    void e.p.exited.then(() => (eDied = true));
+    let writes = 0;
+    while (!eDied && writes < 40) {
+      await gqlOk(f.url, ADJUST, { id: productId }, token);
+      writes++;
+      await sleep(150);
+    }
+    expect(eDied).toBe(true);
+    expect((await e.p.exited).signal).toBe('SIGKILL');
+    await waitFor(() => got.length === writes, 10_000, 'every event on the surviving instance');
+    await sleep(500);
+    expect(got).toEqual(Array.from({ length: writes }, (_, k) => 999 - k));
+    expect(await loggedStock(productId)).toHaveLength(writes);
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    f.p.child.kill('SIGTERM');
+    await f.p.exited;
+  }, 90_000);
+});
