@@ -166,15 +166,15 @@ export class EventLog {
     const envelopes = await orm.em.fork().transactional(async (tx) => {
       const [{ locked }] = await tx.execute<Array<{ locked: boolean }>>('select pg_try_advisory_xact_lock(?) as locked', [RELAY_LOCK]);
       if (!locked) return null;
-      const rows = await tx.execute<Array<{ id: string; kind: string; fact: unknown }>>(
-        `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact`);
+      const rows = await tx.execute<Array<{ id: string; kind: string; fact: unknown; created_at: Date }>>(
+        `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact, created_at`);
       facts = rows.length;
       if (!rows.length) return [];
       rows.sort((a, b) => Number(a.id) - Number(b.id));
       const drafts: DraftEvent[] = [];
       for (const row of rows) {
         try {
-          drafts.push(...(await outbox.expand(row.kind, row.fact, tx)));
+          drafts.push(...(await outbox.expand(row.kind, row.fact, tx, new Date(row.created_at).toISOString())));
         } catch (err) {
           // A fact that cannot be expanded must not stop every later one.
           logger.error({ err, kind: row.kind, outboxId: row.id }, 'event fact dropped: its handler failed');

@@ -11,8 +11,9 @@ export type Emit = <K extends DurableEventName>(name: K, payload: DraftOf<K>, ro
 /**
  * Turns one recorded fact into its events, when the relay takes it. Runs inside the relay's
  * transaction (`em`), so it may read what the change committed, and who should hear of it now.
+ * `at` is when the change recorded the fact (ISO): the events' `timestamp`.
  */
-export type FactHandler<F> = (fact: F, emit: Emit, em: EntityManager) => void | Promise<void>;
+export type FactHandler<F> = (fact: F, emit: Emit, em: EntityManager, at: string) => void | Promise<void>;
 
 /** One kind of fact: how it is recorded (in the change's transaction) and what it raises. */
 export interface FactKind<F> {
@@ -28,7 +29,7 @@ export interface FactKind<F> {
 }
 
 /** Inserts a fact and wakes every relay at commit (NOTIFY is delivered when the transaction commits). */
-const INSERT_FACT = `with f as (insert into shop_outbox (kind, fact) values (?, ?::jsonb) returning 1)
+const INSERT_FACT = `with f as (insert into shop_outbox (kind, fact, created_at) values (?, ?::jsonb, clock_timestamp()) returning 1)
   select pg_notify('shop_outbox', '') from f`;
 
 /**
@@ -57,8 +58,8 @@ export class Outbox {
         await em.execute(INSERT_FACT, [kind, JSON.stringify(fact)]);
       },
       wrap: (call, column, extra, when) => `with r as (${call}),
-        f as (insert into shop_outbox (kind, fact)
-              select '${kind}', jsonb_build_object('${column}', r.${column}${extra.length ? `, ${extra.join(', ')}` : ''}) from r
+        f as (insert into shop_outbox (kind, fact, created_at)
+              select '${kind}', jsonb_build_object('${column}', r.${column}${extra.length ? `, ${extra.join(', ')}` : ''}), clock_timestamp() from r
               ${when ? `where ${when}` : ''} returning 1),
         n as (select pg_notify('shop_outbox', '') from f limit 1)
         select r.*, (select count(*) from n) as notified from r`,
@@ -71,11 +72,11 @@ export class Outbox {
   }
 
   /** The events one fact raises (the relay calls this). */
-  async expand(kind: string, fact: unknown, em: EntityManager): Promise<DraftEvent[]> {
+  async expand(kind: string, fact: unknown, em: EntityManager, at: string): Promise<DraftEvent[]> {
     const handler = this.handlers.get(kind);
     if (!handler) throw new Error(`no handler for fact kind ${kind}`);
     const out: DraftEvent[] = [];
-    await handler(fact, (name, payload, route = {}) => void out.push({ name, payload, route } as DraftEvent), em);
+    await handler(fact, (name, payload, route = {}) => void out.push({ name, payload, route } as DraftEvent), em, at);
     return out;
   }
 }

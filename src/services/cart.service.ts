@@ -3,7 +3,7 @@ import { shopRefusal } from '../db/shop-sql';
 import { z } from 'zod';
 import type { CartView } from '../events/payloads/common.payload';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
-import { discounted, nowIso, toMoney, type ServiceDeps } from './context';
+import { discounted, toMoney, type ServiceDeps } from './context';
 import type { ShortVariant } from './stock.service';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
@@ -80,11 +80,11 @@ export class CartService {
   private readonly changeSql: string;
 
   constructor(private deps: ServiceDeps) {
-    const changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit) => {
+    const changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit, _em, timestamp) => {
       const cart = this.view(userId, r.cart);
       // A batch replaces the cart as a whole (`cart_sync`); a single change is `cart_updated`.
-      if (batch) emit('cart_sync', { cart, timestamp: nowIso() }, { userId });
-      else emit('cart_updated', { action, cart, timestamp: nowIso() }, { userId });
+      if (batch) emit('cart_sync', { cart, timestamp }, { userId });
+      else emit('cart_updated', { action, cart, timestamp }, { userId });
     });
     this.changeSql = changed.wrap('select shop_cart_apply(?, ?::jsonb, ?) as r', 'r',
       [`'userId', ?::text`, `'action', ?::text`, `'batch', ?::boolean`], `?::boolean or (r.r->>'changed')::boolean`);

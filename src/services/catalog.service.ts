@@ -5,7 +5,7 @@ import { Product as ProductEntity } from '../entities/product.entity';
 import { ProductVariant as VariantEntity } from '../entities/product-variant.entity';
 import { badInput, conflict, notFound } from '../errors';
 import type { Product, ProductConnection, ProductFilter } from '../schema/types/product.type';
-import { discounted, nowIso, toCents, toMoney, type ServiceDeps } from './context';
+import { discounted, toCents, toMoney, type ServiceDeps } from './context';
 import type { Emit, FactKind } from '../events/outbox';
 import type { StockService } from './stock.service';
 import { afterCursor, connection, pageSize } from './pagination';
@@ -72,7 +72,7 @@ export class CatalogService {
   readonly priceDrop: FactKind<PriceDrop>;
 
   constructor(private deps: ServiceDeps, private stock: StockService) {
-    this.priceDrop = deps.outbox.define('price_dropped', (drop, emit, em) => this.raisePriceDrop(drop, emit, em));
+    this.priceDrop = deps.outbox.define('price_dropped', (drop, emit, em, at) => this.raisePriceDrop(drop, emit, em, at));
   }
 
   /** Active flash-sale discount per product id (0 when none). */
@@ -268,12 +268,11 @@ export class CatalogService {
    * The `price_drop_alert`s of a fall in a product's effective price, one per wishlister at the time
    * the event is raised (the relay calls this, inside its transaction).
    */
-  async raisePriceDrop(drop: PriceDrop, emit: Emit, em: EntityManager): Promise<void> {
+  async raisePriceDrop(drop: PriceDrop, emit: Emit, em: EntityManager, timestamp: string): Promise<void> {
     const { productId, productName, oldCents, newCents } = drop;
     if (newCents >= oldCents) return;
     const users = await em.execute<Array<{ user_id: string }>>(
       `select distinct w.user_id from wishlist_items i join wishlists w on w.id = i.wishlist_id where i.product_id = ?`, [productId]);
-    const timestamp = nowIso();
     const pct = Math.round(((oldCents - newCents) / oldCents) * 10000) / 100;
     for (const u of users) {
       emit('price_drop_alert', {

@@ -6,7 +6,7 @@ import type { FactKind } from '../events/outbox';
 import type { Product } from '../schema/types/product.type';
 import type { FlashSale } from '../schema/types/flash-sale.type';
 import type { CatalogService, PriceDrop } from './catalog.service';
-import { discounted, nowIso, type ServiceDeps } from './context';
+import { discounted, type ServiceDeps } from './context';
 import { id as idSchema, parseInput } from './validation';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
@@ -81,12 +81,11 @@ export class FlashSaleService {
   private readonly updated: FactKind<{ id: string; drops: PriceDrop[] }>;
 
   constructor(private deps: ServiceDeps, private catalog: CatalogService) {
-    this.started = deps.outbox.define('flash_sales_started', async (fact, emit, em) => {
-      for (const s of await this.load(em, fact.ids)) emit('flash_sale_start', this.payload(s, 'start'));
-      for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em);
+    this.started = deps.outbox.define('flash_sales_started', async (fact, emit, em, at) => {
+      for (const s of await this.load(em, fact.ids)) emit('flash_sale_start', this.payload(s, 'start', at));
+      for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em, at);
     });
-    this.ended = deps.outbox.define('flash_sales_ended', async (fact, emit, em) => {
-      const timestamp = nowIso();
+    this.ended = deps.outbox.define('flash_sales_ended', async (fact, emit, em, timestamp) => {
       for (const s of await this.load(em, fact.ids)) {
         emit('flash_sale_end', this.payload(s, 'end', timestamp));
         const orders = await this.ordersDuring(em, s);
@@ -100,9 +99,9 @@ export class FlashSaleService {
         });
       }
     });
-    this.updated = deps.outbox.define('flash_sale_updated', async (fact, emit, em) => {
-      for (const s of await this.load(em, [fact.id])) emit('flash_sale_update', this.payload(s, 'update'));
-      for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em);
+    this.updated = deps.outbox.define('flash_sale_updated', async (fact, emit, em, at) => {
+      for (const s of await this.load(em, [fact.id])) emit('flash_sale_update', this.payload(s, 'update', at));
+      for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em, at);
     });
   }
 
@@ -344,7 +343,7 @@ export class FlashSaleService {
     };
   }
 
-  private payload(s: FlashSale, event: 'start' | 'update' | 'end', timestamp = nowIso()): DraftOf<'flash_sale_start'> {
+  private payload(s: FlashSale, event: 'start' | 'update' | 'end', timestamp: string): DraftOf<'flash_sale_start'> {
     return {
       saleId: s.id, name: s.name, description: s.description, discountPercentage: s.discountPercentage,
       startTime: s.startTime, endTime: s.endTime, products: s.products, event, timestamp,

@@ -8,7 +8,7 @@ import { badInput, conflict, forbidden, notFound } from '../errors';
 import type { Order, OrderConnection } from '../schema/types/order.type';
 import type { CartService } from './cart.service';
 import type { FactKind } from '../events/outbox';
-import { nowIso, toMoney, type ServiceDeps } from './context';
+import { toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
 import { StockService, type StockChangeRow } from './stock.service';
 import { afterCursor, connection, pageSize } from './pagination';
@@ -109,14 +109,14 @@ export class OrderService {
     private cart: CartService,
     private dashboard: DashboardService,
   ) {
-    this.placed = deps.outbox.define<PlacedFact>('order_placed', async ({ placed, customer, createdAt }, emit, em) => {
+    this.placed = deps.outbox.define<PlacedFact>('order_placed', async ({ placed, customer, createdAt }, emit, em, at) => {
       emit('new_order', {
         orderId: placed.id, orderNumber: placed.orderNumber, customer, totalAmount: toMoney(placed.totalCents),
         itemCount: placed.itemCount, status: OrderStatus.pending, timestamp: createdAt,
       });
-      await this.stock.raise(StockService.changes(placed.changes), emit, em);
+      await this.stock.raise(StockService.changes(placed.changes), emit, em, at);
       const cart = this.cart.emptyView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
-      emit('cart_updated', { action: 'updated', cart, timestamp: nowIso() }, { userId: customer.id });
+      emit('cart_updated', { action: 'updated', cart, timestamp: at }, { userId: customer.id });
     });
     this.checkoutSql = this.placed.wrap('select shop_checkout(?, ?, ?::jsonb, ?) as placed', 'placed',
       [`'customer', ?::jsonb`, `'createdAt', ?::text`], `r.placed->>'replay' is null`);

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { shopRefusal } from '../db/shop-sql';
 import { AppError, ErrorCode } from '../errors';
 import type { Emit, FactKind } from '../events/outbox';
-import { nowIso, type ServiceDeps } from './context';
+import type { ServiceDeps } from './context';
 
 export interface StockDelta {
   variantId: string;
@@ -45,7 +45,7 @@ export class StockService {
   private readonly changed: FactKind<{ changes: StockChangeRow[] }>;
 
   constructor(private deps: ServiceDeps) {
-    this.changed = deps.outbox.define('stock_changed', (fact, emit, em) => this.raise(StockService.changes(fact.changes), emit, em));
+    this.changed = deps.outbox.define('stock_changed', (fact, emit, em, at) => this.raise(StockService.changes(fact.changes), emit, em, at));
   }
 
   /**
@@ -85,8 +85,7 @@ export class StockService {
    * The events of committed stock changes (the relay calls this): every change to everyone and to
    * the product's room, threshold crossings to admins, 0 → more to the variant's wishlisters.
    */
-  async raise(changes: StockChange[], emit: Emit, em: EntityManager): Promise<void> {
-    const timestamp = nowIso();
+  async raise(changes: StockChange[], emit: Emit, em: EntityManager, timestamp: string): Promise<void> {
     for (const c of changes) {
       const variant = { size: c.size, color: c.color };
       emit('inventory_update', { productId: c.productId, variant, stockChange: c.delta, timestamp }, { productId: c.productId });
