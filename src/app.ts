@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { useSocketAuth } from './bridge/auth';
 import { startBridge, type Bridge } from './bridge/bridge';
+import { MemorySessionStore, recoveryAdapter, RedisSessionStore } from './bridge/recovery';
 import { commands } from './bridge/commands';
 import { createSocketServer, handleConnections, type ShopIo } from './bridge/socket-server';
 import type { AppConfig } from './config';
@@ -104,7 +105,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
   });
 
-  const io = createSocketServer(httpServer, config);
+  const sessions = deps.redis ? new RedisSessionStore(deps.redis, config.redisNamespace, logger) : new MemorySessionStore();
+  const io = createSocketServer(httpServer, config, recoveryAdapter(sessions, deps.log, config.socketRecoverySeconds));
   const ws = attachGraphqlWs(httpServer, {
     schema, services, config, logger,
     formatError: (e: GraphQLError) => formatError(e.toJSON(), e),
@@ -173,7 +175,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const bridge = await startBridge(io, deps.log, schema, logger);
   useSocketAuth(io, services.users, logger);
   handleConnections(io, {
-    services, bridge, commands, config, logger,
+    services, bridge, sessions, commands, config, logger,
     onConnect: (s) => services.presence.connected(s.id, 'socket', s.data.viewer ?? null),
     onDisconnect: (s) => services.presence.disconnected(s.id, 'socket', s.data.viewer ?? null),
   });

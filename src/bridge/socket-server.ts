@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
+import type { Adapter } from 'socket.io-adapter';
 import type { AppConfig } from '../config';
 import { isAdmin } from '../auth/viewer';
 import { AppError, ErrorCode, toClientError } from '../errors';
@@ -8,6 +9,7 @@ import { parseRoom, rooms } from '../events/rooms';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
 import type { Bridge } from './bridge';
+import type { RecoveredState, SessionStore } from './recovery';
 import type { Command, CommandContext, ShopSocket } from './commands/command';
 import { TokenBucket } from './rate-limit';
 import type { Ack, ClientToServerEvents, ServerToClientEvents, SocketData } from './socket-types';
@@ -17,9 +19,13 @@ export type ShopIo = Server<ClientToServerEvents, ServerToClientEvents, Record<s
 /** Command payloads above this are refused with BAD_USER_INPUT (the transport refuses > 1 MB). */
 export const MAX_COMMAND_BYTES = 64 * 1024;
 
-export function createSocketServer(httpServer: HttpServer, config: AppConfig): ShopIo {
+export function createSocketServer(httpServer: HttpServer, config: AppConfig, adapter: typeof Adapter): ShopIo {
   return new Server(httpServer, {
     path: '/socket.io/',
+    adapter,
+    // The server side of socket.io-client's connection state recovery (src/bridge/recovery.ts);
+    // the auth middleware runs on every (re)connection.
+    connectionStateRecovery: { maxDisconnectionDuration: config.socketRecoverySeconds * 1000, skipMiddlewares: false },
     allowEIO3: true,
     maxHttpBufferSize: 1e6,
     pingInterval: 25000,
@@ -67,9 +73,44 @@ async function authorizeRoom(ctx: CommandContext, room: unknown): Promise<string
   }
 }
 
+/** How often each instance rewrites its sockets' sessions (their lifetime is the recovery window plus this). */
+const SESSION_REFRESH_SECONDS = 30;
+/** The room of sockets being replayed to (src/bridge/bridge.ts). */
+const REPLAYING_ROOM = '\u0000replaying';
+/** Disconnect reasons after which socket.io-client reconnects and Socket.IO persists the session. */
+const RECOVERABLE = new Set(['transport error', 'transport close', 'forced close', 'ping timeout']);
+
+/**
+ * The rooms of a recovered session the socket may still be in, for the token it presents now;
+ * the others get `room_left`. Product rooms are public (the product existed when it was joined):
+ * no query. Support rooms are checked against the chat.
+ */
+async function reauthorizedRooms(ctx: CommandContext, saved: string[]): Promise<string[]> {
+  const v = ctx.viewer;
+  const kept: string[] = v ? [rooms.user(v.id)] : [];
+  for (const room of saved) {
+    if (room === REPLAYING_ROOM || kept.includes(room)) continue;
+    let ok = false;
+    if (v && room === rooms.cart(v.id)) ok = true;
+    else {
+      const parsed = parseRoom(room);
+      if (!parsed) continue;
+      if (parsed.kind === 'product') ok = true;
+      else if (parsed.kind === 'admin') ok = !!v && isAdmin(v);
+      else if (parsed.kind === 'user') ok = !!v && v.id === parsed.id;
+      else if (parsed.kind === 'support' && v) ok = await ctx.services.support.assertChatAccess(v, parsed.id).then(() => true, () => false);
+    }
+    if (ok) kept.push(room);
+    else ctx.socket.emit('room_left', { room, code: v ? ErrorCode.FORBIDDEN : ErrorCode.UNAUTHENTICATED });
+  }
+  return kept;
+}
+
 export interface SocketHandlers {
   services: Services;
   bridge: Bridge;
+  /** Where sessions are kept for connection state recovery (shared by every instance with Redis). */
+  sessions: SessionStore;
   commands: Record<string, Command>;
   config: AppConfig;
   logger: Logger;
@@ -79,13 +120,90 @@ export interface SocketHandlers {
 
 /** Wires every connection: auto-joins `user_<id>`, room commands, and the documented commands. */
 export function handleConnections(io: ShopIo, h: SocketHandlers): void {
+  const { log } = h.services.deps;
+  const position = () => formatEventId(log.current());
+  const sessionTtl = h.config.socketRecoverySeconds + SESSION_REFRESH_SECONDS;
+  const nsp = io.of('/');
+  /** Per socket: where it started receiving each room's events live (null key: events for everyone). */
+  const liveSince = new Map<string, Map<string | null, number>>();
+  const closing = new Set<string>();
+  const pending = new Set<string>();
+  const pidOf = (socket: ShopSocket) => (socket as unknown as { pid?: string }).pid;
+  const saveSession = (socket: ShopSocket) => {
+    const pid = pidOf(socket);
+    if (!pid || closing.has(socket.id) || !socket.connected) return;
+    const joined = [...socket.rooms].filter((r) => r !== socket.id && r !== REPLAYING_ROOM);
+    h.sessions.save(pid, { sid: socket.id, userId: socket.data.viewer?.id ?? null, rooms: joined }, sessionTtl);
+  };
+  // Every room change is written to the session store once per tick: a socket whose instance dies
+  // comes back, on any instance, in the rooms it was in.
+  const roomChanged = (room: string, id: string) => {
+    const socket = nsp.sockets.get(id) as ShopSocket | undefined;
+    if (!socket || room === id) return;
+    liveSince.get(id)?.set(room, log.current());
+    if (pending.has(id)) return;
+    pending.add(id);
+    queueMicrotask(() => {
+      pending.delete(id);
+      saveSession(socket);
+    });
+  };
+  nsp.adapter.on('join-room', roomChanged);
+  nsp.adapter.on('leave-room', (room: string, id: string) => {
+    liveSince.get(id)?.delete(room);
+    if (!closing.has(id)) roomChanged(room, id);
+  });
+  const refresh = setInterval(() => {
+    for (const socket of nsp.sockets.values()) saveSession(socket as ShopSocket);
+  }, SESSION_REFRESH_SECONDS * 1000);
+  refresh.unref();
+  io.engine.on('close', () => clearInterval(refresh));
+
+  /** A recovered socket: back in the rooms it may still be in, with every durable event it missed first. */
+  const recover = async (socket: ShopSocket, ctx: CommandContext, state: RecoveredState) => {
+    const kept = await reauthorizedRooms(ctx, state.rooms);
+    if (socket.data.supportChatId && !kept.includes(rooms.support(socket.data.supportChatId))) socket.data.supportChatId = undefined;
+    await h.bridge.recover(socket, kept, state.after);
+    saveSession(socket);
+  };
+
   io.on('connection', (socket) => {
     const viewer = socket.data.viewer ?? null;
-    if (viewer) void socket.join(rooms.user(viewer.id));
     const ctx: CommandContext = { socket, viewer, services: h.services, bridge: h.bridge };
     const bucket = new TokenBucket(h.config.rateLimit.points, h.config.rateLimit.windowMs);
+    liveSince.set(socket.id, new Map([[null, log.current()]]));
+    const recovery = socket.recovered ? (socket.data as { recovery?: RecoveredState }).recovery : undefined;
+    if (recovery) {
+      // Hold durable events from this instant: the replay below comes first, then they do.
+      h.bridge.hold(socket);
+      void recover(socket, ctx, recovery).catch((err) => {
+        h.logger.error({ err }, 'socket recovery failed');
+        h.bridge.cancel(socket);
+      });
+    } else if (viewer) {
+      void socket.join(rooms.user(viewer.id));
+      socket.emit('room_joined', { room: rooms.user(viewer.id) }, position());
+      saveSession(socket);
+    } else {
+      saveSession(socket);
+    }
     h.onConnect?.(socket);
-    socket.on('disconnect', () => h.onDisconnect?.(socket));
+    socket.on('disconnecting', () => closing.add(socket.id));
+    socket.on('disconnect', (reason) => {
+      closing.delete(socket.id);
+      liveSince.delete(socket.id);
+      h.bridge.cancel(socket);
+      // A socket that said goodbye (or was sent away) does not come back; any other keeps its
+      // session for the recovery window (Socket.IO's own persistSession covers transport losses).
+      const pid = pidOf(socket);
+      if (pid) {
+        if (reason === 'client namespace disconnect' || reason === 'server namespace disconnect') h.sessions.drop(pid);
+        else if (!RECOVERABLE.has(reason)) {
+          h.sessions.save(pid, { sid: socket.id, userId: viewer?.id ?? null, rooms: [] }, h.config.socketRecoverySeconds);
+        }
+      }
+      h.onDisconnect?.(socket);
+    });
 
     /** Runs one client message: size, rate, validation, then the service; answers ack or `error`. */
     const dispatch = (event: string, args: unknown[], run: (data: unknown) => Promise<unknown>, onError?: (e: ReturnType<typeof toClientError>, data: unknown) => void) => {
@@ -107,11 +225,29 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
       run(data).then((result) => ack?.({ ok: true, data: result ?? null }), fail);
     };
 
+    socket.on('resume', (...args: unknown[]) => {
+      // Held before anything is awaited: live events from here on come after the replay.
+      h.bridge.hold(socket);
+      dispatch('resume', args, async (data) => {
+        let after: number;
+        try {
+          after = await log.resumePoint((data as { after?: unknown } | null)?.after);
+        } catch (err) {
+          h.bridge.cancel(socket);
+          throw err;
+        }
+        const since = liveSince.get(socket.id);
+        const current = [...socket.rooms].filter((r) => r !== socket.id && r !== REPLAYING_ROOM);
+        const replayed = await h.bridge.recover(socket, current, after, (room) => since?.get(room) ?? Infinity);
+        return { replayed };
+      }, () => h.bridge.cancel(socket));
+    });
+
     socket.on('join_room', (...args: unknown[]) => {
       dispatch('join_room', args, async (data) => {
         const room = await authorizeRoom(ctx, (data as { room?: unknown } | null)?.room);
         await socket.join(room);
-        socket.emit('room_joined', { room });
+        socket.emit('room_joined', { room }, position());
         return { room };
       }, (e, data) => {
         const room = (data as { room?: unknown } | null)?.room;
@@ -136,8 +272,8 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
         const eventId = formatEventId(h.services.deps.log.current());
         const cart = await h.services.cart.getCart(viewer.id);
         await socket.join(rooms.cart(viewer.id));
-        socket.emit('room_joined', { room: rooms.cart(viewer.id) });
-        socket.emit('cart_sync', h.bridge.format('cart_sync', { eventId, cart, timestamp: new Date().toISOString() }) as never);
+        socket.emit('room_joined', { room: rooms.cart(viewer.id) }, position());
+        socket.emit('cart_sync', h.bridge.format('cart_sync', { eventId, cart, timestamp: new Date().toISOString() }) as never, eventId);
         return { room: rooms.cart(viewer.id) };
       });
     });

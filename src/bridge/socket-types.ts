@@ -6,12 +6,16 @@ import type { CommandName, CommandPayload } from './commands';
 export type Ack<T = unknown> = (response: { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } }) => void;
 
 /** Every catalogue event, typed from the catalogue, plus the Socket.IO replies. */
+/**
+ * A durable event's `eventId` and a `room_joined`'s position also travel as a last, extra argument:
+ * the offset socket.io-client keeps for connection state recovery.
+ */
 export type ServerToClientEvents = {
-  [K in EventName]: (payload: PayloadOf<K>) => void;
+  [K in EventName]: (payload: PayloadOf<K>, offset?: string) => void;
 } & {
-  room_joined: (data: { room: string }) => void;
+  room_joined: (data: { room: string }, offset?: string) => void;
   room_join_error: (data: { room: string; error: string; code: ErrorCode }) => void;
-  room_left: (data: { room: string }) => void;
+  room_left: (data: { room: string; code?: ErrorCode }) => void;
   support_chat_joined: (data: { chatRoom: string; chatId: string; issue: string; priority: string; status: string; createdAt: string }) => void;
   error: (data: { event: string; code: ErrorCode; message: string }) => void;
 };
@@ -24,6 +28,8 @@ export type ClientToServerEvents = {
   join_room: (data: { room: string; userId?: string }, ack?: Ack) => void;
   leave_room: (data: { room: string }, ack?: Ack) => void;
   join_cart: (ack?: Ack) => void;
+  /** Replays every durable event after `after` for this socket's rooms and for everyone. */
+  resume: (data: { after: string }, ack?: Ack<{ replayed: number }>) => void;
 } & {
   [K in CommandName]: (data: CommandPayload<K>, ack?: Ack) => void;
 };

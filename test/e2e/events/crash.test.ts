@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import { Client } from 'pg';
 import WebSocket from 'ws';
+import { io as ioV4, type Socket } from 'socket.io-client';
 import { gql, gqlOk, sleep, waitFor } from '../../support/clients';
+import { startProxy } from '../../support/proxy';
 import { ensureBuilt, start, ready, type Proc } from '../../support/process';
 import { freePort } from '../../support/redis-server';
 import { createTestDatabase } from '../../support/shop';
@@ -70,6 +72,65 @@ afterAll(async () => {
 });
 
 describe('instances that die', () => {
+  it('kill -9 with 200 clients of both transports: each ends with every event once, in order (Socket.IO by its own recovery)', async () => {
+    const a = await launch();
+    const b = await launch();
+    const { token, productId } = await setup(b);
+    let aAlive = true;
+    const proxy = await startProxy(() => Number(new URL(aAlive ? a.url : b.url).port));
+    const sockets: Socket[] = [];
+    const socketGot: string[][] = [];
+    const recovered: boolean[] = [];
+    await Promise.all(Array.from({ length: 100 }, async (_, k) => {
+      const s = ioV4(proxy.url, { transports: ['websocket'], forceNew: true, reconnectionDelay: 200 + (k % 10) * 50, reconnectionDelayMax: 1000 });
+      sockets.push(s);
+      const got: string[] = [];
+      socketGot.push(got);
+      s.on('product_stock_update', (d: { eventId: string }) => got.push(d.eventId));
+      s.on('connect', () => void (s.recovered && recovered.push(true)));
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', () => resolve());
+        s.once('connect_error', reject);
+      });
+      await new Promise((r) => s.emit('join_room', { room: `product_${productId}` }, r));
+    }));
+    const wsGot = Array.from({ length: 100 }, () => {
+      const got: string[] = [];
+      let last: string | undefined;
+      const client = createClient({
+        url: () => (aAlive ? a.wsUrl : b.wsUrl), webSocketImpl: WebSocket, lazy: true,
+        connectionParams: () => (last ? { lastEventId: last } : {}),
+        retryAttempts: 1000, retryWait: async () => void (await sleep(100 + Math.random() * 200)), shouldRetry: () => true,
+      });
+      clients.push(client);
+      client.subscribe<{ productStockUpdate: { eventId: string } }>({ query: SUB, variables: { id: productId } }, {
+        next: (v) => void (v.data && got.push((last = v.data.productStockUpdate.eventId))), error: () => undefined, complete: () => undefined,
+      });
+      return got;
+    });
+    await sleep(1500);
+    const writes = 30;
+    for (let i = 0; i < writes; i++) {
+      await gqlOk(b.url, ADJUST, { id: productId }, token);
+      if (i === 10) {
+        aAlive = false;
+        a.p.child.kill('SIGKILL');
+      }
+      await sleep(40);
+    }
+    const logged = await loggedStock(productId);
+    expect(logged).toHaveLength(writes);
+    await waitFor(() => [...socketGot, ...wsGot].every((got) => got.length >= writes), 20_000, 'every client to have every event');
+    await sleep(500);
+    for (const got of [...socketGot, ...wsGot]) expect(got).toEqual(logged);
+    expect(recovered.length).toBe(100);
+    sockets.forEach((s) => s.close());
+    await proxy.close();
+    await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    b.p.child.kill('SIGTERM');
+    await b.p.exited;
+  }, 120_000);
+
   it('kill -9 while graphql-ws clients are connected: every client resumes on the other instance with every event once, in order', async () => {
     const a = await launch();
     const b = await launch();
