@@ -128,8 +128,32 @@ export class EventHub {
   }
 
   /** Listens to one event on this instance; resolves once the pub/sub subscription is live. */
-  async on(name: string, listener: Listener): Promise<() => void> {
-    const topic = this.topic(name);
+  on(name: string, listener: Listener): Promise<() => void> {
+    return this.listen(this.topic(name), listener);
+  }
+
+  private signalTopic(channel: string): string {
+    return `${this.namespace}.internal.${channel}`;
+  }
+
+  /**
+   * Publishes an internal message between instances (every instance, this one included, gets it
+   * on `onSignal`). Signals are not events: no bridge or subscription ever delivers them to clients.
+   */
+  async signal(channel: string, message: unknown): Promise<void> {
+    try {
+      await this.backend.publish(this.signalTopic(channel), { e: channel, p: message, r: {}, t: Date.now() });
+    } catch (err) {
+      this.logger.error({ err, channel }, 'signal publish failed');
+    }
+  }
+
+  /** Listens to one internal channel; resolves once the pub/sub subscription is live. */
+  onSignal(channel: string, listener: (message: unknown) => void): Promise<() => void> {
+    return this.listen(this.signalTopic(channel), (m) => listener(m.p));
+  }
+
+  private async listen(topic: string, listener: Listener): Promise<() => void> {
     let set = this.listeners.get(topic);
     if (!set) this.listeners.set(topic, (set = new Set()));
     set.add(listener);
