@@ -1,9 +1,10 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { AppConfig } from '../config';
-import { isAdmin } from '../auth/viewer';
+import type { Viewer } from '../auth/viewer';
 import { AppError, ErrorCode, toClientError } from '../errors';
-import { parseRoom, rooms } from '../events/rooms';
+import { checkAccess, dependsOnViewer, roomTarget } from '../events/access';
+import { rooms } from '../events/rooms';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
 import type { Bridge } from './bridge';
@@ -42,27 +43,40 @@ const sizeOf = (data: unknown): number => {
   }
 };
 
-/** Room joins of CONTRACT §4: exact names, coded refusals, the socket stays connected. */
+/**
+ * `join_room`: the exact room names of `roomTarget`, refused with a code (the socket stays
+ * connected), decided by the same `checkAccess` as the matching subscription. The check is
+ * repeated if the viewer changed meanwhile, so a role change cannot slip between check and join.
+ */
 async function authorizeRoom(ctx: CommandContext, room: unknown): Promise<string> {
-  const parsed = parseRoom(room);
-  if (!parsed) throw new AppError(ErrorCode.NOT_FOUND, 'No such room');
-  const v = ctx.viewer;
-  switch (parsed.kind) {
-    case 'admin':
-      if (!v) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to join this room');
-      if (!isAdmin(v)) throw new AppError(ErrorCode.FORBIDDEN, 'Admins only');
-      return rooms.admin;
-    case 'user':
-      if (!v) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to join this room');
-      if (v.id !== parsed.id) throw new AppError(ErrorCode.FORBIDDEN, 'You can only join your own user room');
-      return rooms.user(parsed.id);
-    case 'product':
-      if (!(await ctx.services.catalog.exists(parsed.id))) throw new AppError(ErrorCode.NOT_FOUND, 'No such product');
-      return rooms.product(parsed.id);
-    case 'support':
-      if (!v) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to join this room');
-      await ctx.services.support.assertChatAccess(v, parsed.id);
-      return rooms.support(parsed.id);
+  const target = roomTarget(room);
+  if (!target) throw new AppError(ErrorCode.NOT_FOUND, 'No such room');
+  let viewer;
+  do {
+    viewer = ctx.viewer;
+    await checkAccess(target, viewer, ctx.services);
+  } while (viewer !== ctx.viewer);
+  return room as string;
+}
+
+/**
+ * The socket's user changed (their role): it runs as the new viewer from now on, and leaves every
+ * room whose rule no longer admits it, with `room_left { room, code }`.
+ */
+async function reauthorizeRooms(ctx: CommandContext, viewer: Viewer): Promise<void> {
+  ctx.viewer = viewer;
+  ctx.socket.data.viewer = viewer;
+  for (const room of [...ctx.socket.rooms]) {
+    const target = roomTarget(room);
+    if (!target || !dependsOnViewer(target)) continue;
+    try {
+      await checkAccess(target, viewer, ctx.services);
+    } catch (err) {
+      if (ctx.viewer !== viewer) return; // a newer change is being applied
+      const e = toClientError(err);
+      await ctx.socket.leave(room);
+      ctx.socket.emit('room_left', { room, code: e.code });
+    }
   }
 }
 
@@ -81,10 +95,26 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
   io.on('connection', (socket) => {
     const viewer = socket.data.viewer ?? null;
     if (viewer) void socket.join(rooms.user(viewer.id));
+    // `ctx.viewer` is the socket's user as it is now: a role change replaces it (reauthorizeRooms).
     const ctx: CommandContext = { socket, viewer, services: h.services, bridge: h.bridge };
     const bucket = new TokenBucket(h.config.rateLimit.points, h.config.rateLimit.windowMs);
+    const session = socket.data.session;
+    // Token expiry closes the transport only: the client reconnects by itself, through the
+    // authentication middleware, with whatever token its `auth` gives it then.
+    const untrack = session
+      ? h.services.sessions.track({
+        userId: session.viewer.id,
+        tokenId: session.tokenId,
+        expiresAt: session.expiresAt,
+        end: (reason) => (reason === 'token expired' ? socket.conn.close() : socket.disconnect(true)),
+        refresh: (v) => reauthorizeRooms(ctx, v),
+      }, session.version)
+      : undefined;
     h.onConnect?.(socket);
-    socket.on('disconnect', () => h.onDisconnect?.(socket));
+    socket.on('disconnect', () => {
+      untrack?.();
+      h.onDisconnect?.(socket);
+    });
 
     /** Runs one client message: size, rate, validation, then the service; answers ack or `error`. */
     const dispatch = (event: string, args: unknown[], run: (data: unknown) => Promise<unknown>, onError?: (e: ReturnType<typeof toClientError>, data: unknown) => void) => {
@@ -129,7 +159,9 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
 
     socket.on('join_cart', (...args: unknown[]) => {
       dispatch('join_cart', args, async () => {
+        const viewer = ctx.viewer;
         if (!viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to follow your cart');
+        await checkAccess({ kind: 'cart', userId: viewer.id }, viewer, h.services);
         const cart = await h.services.cart.getCart(viewer.id);
         await socket.join(rooms.cart(viewer.id));
         socket.emit('room_joined', { room: rooms.cart(viewer.id) });
@@ -141,7 +173,7 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     for (const [name, cmd] of Object.entries(h.commands)) {
       socket.on(name as keyof ClientToServerEvents, (...args: unknown[]) => {
         dispatch(name, args, async (data) => {
-          if (cmd.auth && !viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
+          if (cmd.auth && !ctx.viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
           const parsed = cmd.schema.safeParse(data ?? {});
           if (!parsed.success) {
             const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');

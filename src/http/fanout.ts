@@ -3,11 +3,12 @@ import {
   type ExecutionArgs, type ExecutionResult, type FieldNode, type GraphQLField,
 } from 'graphql';
 import { WebSocket } from 'ws';
+import type { Viewer } from '../auth/viewer';
+import { checkAccess, subscriptionTarget } from '../events/access';
 import type { Envelope, SubscriptionArgs } from '../events/audience';
 import { eventList, type EventDefinition } from '../events/catalogue';
 import type { EventHub } from '../events/hub';
 import type { Logger } from '../logger';
-import { authorizeSubscription } from '../resolvers/subscription.resolver';
 import type { GqlContext } from '../schema/context';
 
 /** Where one graphql-ws subscription writes: its socket and its operation id. */
@@ -20,9 +21,16 @@ interface Member {
   socket: WebSocket;
   /** `{"id":"<id>","type":"next","payload":` — the shared JSON and `}` complete the message. */
   prefix: string;
+  group: Group;
+  /** Leaves the group and ends the iterator graphql-ws reads (it then sends `complete`). */
+  end(): void;
 }
 
-/** Subscribers that receive exactly the same messages: same event, audience group and operation. */
+/**
+ * Subscribers that receive exactly the same messages: same event, audience group and operation.
+ * `viewer` is the first member's, for what the group key already fixes (the user of a user
+ * group, admin for the admin group); a member whose role changes is re-checked on its own.
+ */
 interface Group {
   key: string;
   def: EventDefinition;
@@ -31,6 +39,7 @@ interface Group {
   operationKey: string;
   exec: ExecutionArgs;
   members: Set<Member>;
+  ready: Promise<void>;
   off?: () => void;
 }
 
@@ -51,6 +60,7 @@ const byField = new Map(eventList.map((d) => [d.field, d]));
  */
 export class FanoutEngine {
   private groups = new Map<string, Group>();
+  private byOperation = new WeakMap<ExecutionArgs, Member>();
   private results = new WeakMap<Envelope, Map<string, string>>();
   /** Events executed and serialised, and messages written. */
   executions = 0;
@@ -62,26 +72,66 @@ export class FanoutEngine {
   async subscribe(args: ExecutionArgs, target: FanoutTarget, operationKey: string): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
     const plan = this.plan(args);
     if (!plan) return subscribe(args);
-    const { def, field, node } = plan;
+    const { def, node } = plan;
     const ctx = args.contextValue as GqlContext;
     let argValues: SubscriptionArgs;
+    let viewer: Viewer | null;
     try {
-      argValues = getArgumentValues(field, node, args.variableValues ?? undefined) as SubscriptionArgs;
-      await authorizeSubscription(def, ctx, argValues);
+      argValues = this.argumentsOf(plan, args);
+      // Checked until the viewer holds still: a role change that lands during the check finds
+      // the member below, added without a pause after the last check.
+      do {
+        viewer = ctx.viewer;
+        await checkAccess(subscriptionTarget(def, viewer, argValues), viewer, ctx.services);
+      } while (viewer !== ctx.viewer);
     } catch (err) {
       return { errors: [locatedError(err, node, [node.alias?.value ?? node.name.value])] };
     }
-    const key = `${def.name}\u0000${def.audience.groupKey(ctx.viewer, argValues)}\u0000${operationKey}`;
+    const key = `${def.name}\u0000${def.audience.groupKey(viewer, argValues)}\u0000${operationKey}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, def, viewer: ctx.viewer, args: argValues, operationKey, exec: args, members: new Set() };
-      this.groups.set(key, group);
-      const g = group;
-      g.off = await this.hub.on(def.name, (envelope) => this.deliver(g, envelope));
+      const g: Group = { key, def, viewer, args: argValues, operationKey, exec: args, members: new Set(), ready: Promise.resolve() };
+      g.ready = this.hub.on(def.name, (envelope) => this.deliver(g, envelope)).then((off) => {
+        g.off = off;
+        if (this.groups.get(g.key) !== g) off();
+      });
+      this.groups.set(key, (group = g));
     }
-    const member: Member = { socket: target.socket, prefix: `{"id":${JSON.stringify(target.id)},"type":"next","payload":` };
+    const iterator = this.until(() => this.leave(member));
+    const member: Member = {
+      socket: target.socket, prefix: `{"id":${JSON.stringify(target.id)},"type":"next","payload":`, group, end: iterator.end,
+    };
     group.members.add(member);
-    return this.until(() => this.leave(group!, member));
+    this.byOperation.set(args, member);
+    await group.ready;
+    return iterator;
+  }
+
+  /**
+   * Whether the viewer may still have this operation (after a role change): null when allowed,
+   * the coded refusal otherwise, undefined when the engine does not run it.
+   */
+  async recheck(args: ExecutionArgs, viewer: Viewer | null): Promise<unknown> {
+    const member = this.byOperation.get(args);
+    if (!member || !member.group.members.has(member)) return undefined;
+    try {
+      await checkAccess(subscriptionTarget(member.group.def, viewer, member.group.args), viewer, (args.contextValue as GqlContext).services);
+      return null;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  /** Ends one operation the engine runs (graphql-ws then sends `complete`); false if it runs none. */
+  end(args: ExecutionArgs): boolean {
+    const member = this.byOperation.get(args);
+    if (!member) return false;
+    member.end();
+    return true;
+  }
+
+  private argumentsOf(plan: { field: GraphQLField<unknown, unknown>; node: FieldNode }, args: ExecutionArgs): SubscriptionArgs {
+    return getArgumentValues(plan.field, plan.node, args.variableValues ?? undefined) as SubscriptionArgs;
   }
 
   /** Grouped subscriptions: a single root field of the catalogue, no fragments or directives. */
@@ -124,7 +174,8 @@ export class FanoutEngine {
     return json;
   }
 
-  private leave(group: Group, member: Member): void {
+  private leave(member: Member): void {
+    const group = member.group;
     group.members.delete(member);
     if (group.members.size === 0 && this.groups.get(group.key) === group) {
       this.groups.delete(group.key);
@@ -132,8 +183,11 @@ export class FanoutEngine {
     }
   }
 
-  /** An async iterator that yields nothing and runs `done` once when graphql-ws ends it. */
-  private until(done: () => void): AsyncIterableIterator<ExecutionResult> {
+  /**
+   * An async iterator that yields nothing and runs `done` once when it ends: when graphql-ws ends
+   * it (client `complete` or socket close) or when `end` is called (re-authorization refused).
+   */
+  private until(done: () => void): AsyncIterableIterator<ExecutionResult> & { end(): void } {
     let finish: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
     let ended = false;
     const end = () => {
@@ -149,6 +203,7 @@ export class FanoutEngine {
       next: () => (ended ? Promise.resolve({ value: undefined, done: true }) : new Promise((resolve) => (finish = resolve))),
       return: end,
       throw: (err) => end().then(() => Promise.reject(err)),
+      end: () => void end(),
       [Symbol.asyncIterator]() {
         return this;
       },

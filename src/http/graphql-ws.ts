@@ -1,15 +1,19 @@
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST, GraphQLError, Kind, parse, specifiedRules, subscribe, validate,
+  type ExecutionArgs, type GraphQLSchema,
+} from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from '../auth/viewer';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import { limitsRule } from '../schema/limits';
 import type { GqlContext } from '../schema/context';
 import type { Services } from '../services';
-import { FanoutEngine } from './fanout';
+import { FanoutEngine, type FanoutTarget } from './fanout';
 import { TokenBucket } from '../bridge/rate-limit';
 import { ErrorCode } from '../errors';
 
@@ -18,10 +22,23 @@ export const GRAPHQL_PATH = '/graphql';
 export const WS_MAX_PAYLOAD = 256 * 1024;
 
 type WsExtra = {
+  socket: WebSocket;
   viewer?: Viewer | null;
+  token?: GqlContext['token'];
   connectionId?: string;
   bucket?: TokenBucket;
+  /** Stops the SessionService watching this connection (signed-in connections only). */
+  untrack?: () => void;
+  /** The running subscriptions by operation id, re-checked when the viewer's role changes. */
+  operations?: Map<string, ExecutionArgs>;
 };
+type WsContext = Context<Record<string, unknown> | undefined, WsExtra>;
+
+/** The root field's response key, for the path of a refusal. */
+function rootPath(args: ExecutionArgs): string[] | undefined {
+  const node = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
+  return node?.kind === Kind.FIELD ? [node.alias?.value ?? node.name.value] : undefined;
+}
 
 /** At most this many operations running at once on one connection. */
 export const WS_MAX_OPERATIONS = 100;
@@ -53,6 +70,45 @@ export function attachGraphqlWs(
   };
   httpServer.on('upgrade', onUpgrade);
   const fanout = new FanoutEngine(services.deps.hub, logger);
+  /** Where each operation's results go: transport facts, kept out of the GraphQL context. */
+  const targets = new WeakMap<ExecutionArgs, { target: FanoutTarget; operationKey: string }>();
+
+  /**
+   * Ends one subscription the viewer may no longer have: a `next` carrying the refusal (its
+   * `extensions.code`, FORBIDDEN for a lost role), then `complete` from graphql-ws.
+   */
+  const refuse = async (ctx: WsContext, id: string, args: ExecutionArgs, refusal: unknown) => {
+    const error = refusal instanceof GraphQLError
+      ? refusal
+      : new GraphQLError(refusal instanceof Error ? refusal.message : 'Forbidden', { path: rootPath(args), originalError: refusal as Error });
+    ctx.extra.operations?.delete(id);
+    ctx.extra.socket.send(JSON.stringify({ id, type: 'next', payload: { errors: [opts.formatError(error)] } }));
+    if (fanout.end(args)) return;
+    const running = ctx.subscriptions[id] as AsyncGenerator | null | undefined;
+    await running?.return?.(undefined);
+  };
+
+  /**
+   * The viewer's role changed: new operations run as the new viewer, and every running
+   * subscription is checked again by the same access rule it started with.
+   */
+  const reauthorize = async (ctx: WsContext, viewer: Viewer) => {
+    ctx.extra.viewer = viewer;
+    for (const [id, args] of [...(ctx.extra.operations ?? [])]) {
+      // Per-event audience checks of the subscription read the context's viewer: from now on the new one.
+      (args.contextValue as GqlContext).viewer = viewer;
+      let refusal = await fanout.recheck(args, viewer);
+      if (refusal === undefined) {
+        // Not a grouped subscription: starting it again as the new viewer is the check.
+        const again = await subscribe(args);
+        if (Symbol.asyncIterator in again) {
+          await again.return?.(undefined);
+          refusal = null;
+        } else refusal = again.errors?.[0] ?? null;
+      }
+      if (refusal !== null) await refuse(ctx, id, args, refusal);
+    }
+  };
 
   const server = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -61,17 +117,33 @@ export function attachGraphqlWs(
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const raw = params.authToken ?? params.Authorization ?? params.authorization;
+        let session;
         try {
-          ctx.extra.viewer = await services.users.authenticate(raw);
+          session = await services.users.authenticateSession(raw);
         } catch {
           return false; // closes with 4403 Forbidden
         }
+        ctx.extra.viewer = session?.viewer ?? null;
         ctx.extra.connectionId = randomUUID();
         ctx.extra.bucket = new TokenBucket(config.rateLimit.points, config.rateLimit.windowMs);
+        ctx.extra.operations = new Map();
+        if (session) {
+          ctx.extra.token = { id: session.tokenId, expiresAt: session.expiresAt };
+          const socket = ctx.extra.socket;
+          ctx.extra.untrack = services.sessions.track({
+            userId: session.viewer.id,
+            tokenId: session.tokenId,
+            expiresAt: session.expiresAt,
+            end: (reason) => socket.close(CloseCode.Forbidden, `Forbidden: ${reason}`),
+            refresh: (viewer) => reauthorize(ctx, viewer),
+          }, session.version);
+        }
         opts.hooks?.onConnect?.(ctx.extra.connectionId, ctx.extra.viewer);
         return true;
       },
       onClose: (ctx) => {
+        ctx.extra.untrack?.();
+        ctx.extra.operations?.clear();
         if (ctx.extra.connectionId) opts.hooks?.onDisconnect?.(ctx.extra.connectionId, ctx.extra.viewer ?? null);
       },
       onSubscribe: (ctx, id, payload) => {
@@ -91,15 +163,22 @@ export function attachGraphqlWs(
         const errors = validate(schema, document, rules);
         if (errors.length) return errors;
         const contextValue: GqlContext = {
-          viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws',
-          operationKey: `${payload.operationName ?? ''}\u0000${payload.query}\u0000${JSON.stringify(payload.variables ?? {})}`,
-          fanoutTarget: { socket: ctx.extra.socket, id },
+          viewer: ctx.extra.viewer ?? null, token: ctx.extra.token, services, requestId: randomUUID(), transport: 'ws',
         };
-        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+        const args: ExecutionArgs = { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+        targets.set(args, {
+          target: { socket: ctx.extra.socket, id },
+          operationKey: `${payload.operationName ?? ''}\u0000${payload.query}\u0000${JSON.stringify(payload.variables ?? {})}`,
+        });
+        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') ctx.extra.operations?.set(id, args);
+        return args;
       },
       subscribe: (args) => {
-        const c = args.contextValue as GqlContext;
-        return fanout.subscribe(args, c.fanoutTarget!, c.operationKey ?? '');
+        const t = targets.get(args)!;
+        return fanout.subscribe(args, t.target, t.operationKey);
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.operations?.delete(id);
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
       onNext: (_ctx, _id, _payload, _args, result) =>

@@ -1,5 +1,4 @@
 import type { Viewer } from '../auth/viewer';
-import type { FanoutTarget } from '../http/fanout';
 import type { Services } from '../services';
 
 /** The GraphQL context, the same shape for HTTP and graphql-ws operations. */
@@ -8,8 +7,6 @@ export interface GqlContext {
   services: Services;
   requestId: string;
   transport: 'http' | 'ws' | 'internal';
-  /** graphql-ws only: names the operation text + variables, so identical subscriptions share work. */
-  operationKey?: string;
-  /** graphql-ws only: the socket and operation id the fan-out engine writes to. */
-  fanoutTarget?: FanoutTarget;
+  /** The token the caller presented (signed-in callers): what `logout` revokes. */
+  token?: { id: string; expiresAt: number };
 }
