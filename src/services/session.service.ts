@@ -87,10 +87,16 @@ export class SessionService {
     };
   }
 
-  /** Applies a committed change on this instance now, then on every other one. */
+  /**
+   * Applies a committed change on this instance while sending it to every other one. This
+   * instance's caches are dropped before the first await; when this returns, its own connections
+   * have been re-checked too (a socket here may act on its new role at once).
+   */
   async announce(change: SessionChange): Promise<void> {
-    await this.apply(change);
-    await this.deps.hub.signal(CHANNEL, { origin: this.instance, change } satisfies SessionMessage);
+    await Promise.all([
+      this.apply(change),
+      this.deps.hub.signal(CHANNEL, { origin: this.instance, change } satisfies SessionMessage),
+    ]);
   }
 
   /** Open connections of a user on this instance (for tests and stats). */
@@ -98,6 +104,7 @@ export class SessionService {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
+  /** Drops what the caches know at once (synchronously), then ends or refreshes the connections. */
   private async apply(change: SessionChange): Promise<void> {
     this.version++;
     for (const l of this.listeners) {
