@@ -104,6 +104,7 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     const untrack = session
       ? h.services.sessions.track({
         userId: session.viewer.id,
+        role: session.viewer.role,
         tokenId: session.tokenId,
         expiresAt: session.expiresAt,
         end: (reason) => (reason === 'token expired' ? socket.conn.close() : socket.disconnect(true)),

@@ -132,6 +132,7 @@ export function attachGraphqlWs(
           const socket = ctx.extra.socket;
           ctx.extra.untrack = services.sessions.track({
             userId: session.viewer.id,
+            role: session.viewer.role,
             tokenId: session.tokenId,
             expiresAt: session.expiresAt,
             end: (reason) => socket.close(CloseCode.Forbidden, `Forbidden: ${reason}`),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExpiryWheel } from '../auth/expiry-wheel';
 import type { Viewer } from '../auth/viewer';
+import type { Role } from '../entities/user.entity';
 import type { ServiceDeps } from './context';
 import { currentViewer } from './user-queries';
 
@@ -16,6 +17,8 @@ export type EndReason = 'token expired' | 'token revoked' | 'account deleted';
 /** One open, authenticated connection (graphql-ws or Socket.IO), as the transport tracks it. */
 export interface LiveConnection {
   userId: string;
+  /** The role the connection was authorized with. */
+  role: Role;
   tokenId: string;
   /** When the token expires, ms since the epoch (Infinity: never). */
   expiresAt: number;
@@ -26,6 +29,11 @@ export interface LiveConnection {
 }
 
 const CHANNEL = 'sessions';
+/**
+ * How often open connections are compared with the database: the backstop for a change whose
+ * message never arrived (Redis unreachable at that moment). Changes themselves are pushed.
+ */
+const SWEEP_MS = 5000;
 
 interface SessionMessage {
   origin: string;
@@ -40,6 +48,10 @@ interface SessionMessage {
 export class SessionService {
   private readonly instance = randomUUID();
   private byUser = new Map<string, Set<LiveConnection>>();
+  /** The role each user's connections here were last checked with. */
+  private roles = new Map<string, Role>();
+  private sweepTimer?: NodeJS.Timeout;
+  private running = false;
   private wheel = new ExpiryWheel<LiveConnection>((c) => this.end(c, 'token expired'));
   private listeners = new Set<(change: SessionChange) => void>();
   private off?: () => void;
@@ -57,12 +69,51 @@ export class SessionService {
       if (message?.origin === this.instance || !message?.change) return;
       void this.apply(message.change);
     });
+    this.running = true;
+    this.scheduleSweep();
   }
 
   async stop(): Promise<void> {
+    this.running = false;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.off?.();
     this.off = undefined;
     this.wheel.close();
+  }
+
+  private scheduleSweep(): void {
+    if (!this.running) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweep().catch((err) => this.deps.logger.error({ err }, 'session sweep failed')).finally(() => this.scheduleSweep());
+    }, SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Compares this instance's open connections with the database in two queries: a user whose role
+   * changed or whose account is gone is re-checked, a connection whose token was revoked ends.
+   * (A revoked token of a connection that is still open means its message was lost.)
+   */
+  async sweep(): Promise<void> {
+    if (!this.byUser.size) return;
+    const userIds = [...this.byUser.keys()];
+    const tokenIds = [...new Set([...this.byUser.values()].flatMap((set) => [...set].map((c) => c.tokenId)))];
+    const em = this.deps.orm.em.fork();
+    const [users, revoked] = await Promise.all([
+      em.execute<Array<{ id: string; role: Role }>>(
+        `select id, role from users where deleted_at is null and id in (select (jsonb_array_elements_text(?::jsonb))::uuid)`,
+        [JSON.stringify(userIds)]),
+      em.execute<Array<{ token_id: string }>>(
+        'select token_id from revoked_tokens where token_id in (select jsonb_array_elements_text(?::jsonb))',
+        [JSON.stringify(tokenIds)]),
+    ]);
+    const gone = new Set(revoked.map((r) => r.token_id));
+    const roleNow = new Map(users.map((u) => [String(u.id), u.role]));
+    // Found here, a change is applied as if its message had arrived: caches dropped, connections re-checked.
+    for (const [userId, set] of [...this.byUser]) {
+      for (const c of set) if (gone.has(c.tokenId)) void this.apply({ kind: 'revoked', userId, tokenId: c.tokenId, expiresAt: c.expiresAt });
+      if (roleNow.get(userId) !== this.roles.get(userId)) void this.apply({ kind: 'user', userId });
+    }
   }
 
   /** Runs `listener` for every change, this instance's and the others' (the identity caches). */
@@ -76,14 +127,23 @@ export class SessionService {
    */
   track(conn: LiveConnection, seenVersion = this.version): () => void {
     let set = this.byUser.get(conn.userId);
-    if (!set) this.byUser.set(conn.userId, (set = new Set()));
+    if (!set) {
+      this.byUser.set(conn.userId, (set = new Set()));
+      this.roles.set(conn.userId, conn.role);
+    } else if (this.roles.get(conn.userId) !== conn.role) {
+      // The newcomer was just read from the database: the connections already here are stale.
+      void this.recheck([...set], conn.userId);
+    }
     set.add(conn);
     const unwheel = this.wheel.add(conn.expiresAt, conn);
     if (seenVersion !== this.version) void this.recheck([conn], conn.userId, conn.tokenId);
     return () => {
       unwheel();
       const s = this.byUser.get(conn.userId);
-      if (s?.delete(conn) && s.size === 0) this.byUser.delete(conn.userId);
+      if (s?.delete(conn) && s.size === 0) {
+        this.byUser.delete(conn.userId);
+        this.roles.delete(conn.userId);
+      }
     };
   }
 
@@ -136,6 +196,7 @@ export class SessionService {
       return;
     }
     const { viewer, revoked } = found;
+    if (viewer && this.byUser.has(userId)) this.roles.set(userId, viewer.role);
     for (const c of conns) {
       if (revoked) {
         this.end(c, 'token revoked');

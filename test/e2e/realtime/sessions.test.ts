@@ -197,6 +197,27 @@ describe('a role change reaches every connection of the user on every instance w
 
 });
 
+describe('when a change message is lost', () => {
+  it('a role change written straight to the database still reaches open connections and requests within 5 s', async () => {
+    const ned = await makeAdmin(a);
+    const onB = await socketConnection(b, ned.token);
+    expect((await emitAck(onB.s, 'join_room', { room: 'admin' })).ok).toBe(true);
+    const ws = await wsConnection(a, ned.token);
+    const sub = collect(ws.client, ADMIN_SUB);
+    expect(codeOf(await gql(b.url, '{ dashboard { ordersToday } }', {}, ned.token))).toBeUndefined();
+    await sleep(200);
+
+    // No updateUserRole, so no message: only the instances' own checks can notice.
+    await a.orm.em.fork().execute(`update users set role = 'CUSTOMER' where id = ?`, [ned.id]);
+    const t0 = Date.now();
+    await waitFor(() => onB.rec.of('room_left').length === 1 && sub.completed, 6000, 'the sweep');
+    process.stderr.write(`[sessions] a change without a message reached the connections in ${Date.now() - t0} ms\n`);
+    expect(onB.rec.of('room_left')).toEqual([{ room: 'admin', code: 'FORBIDDEN' }]);
+    expect((sub.errors[0] as Array<{ extensions: { code: string } }>)[0].extensions.code).toBe('FORBIDDEN');
+    expect(codeOf(await gql(b.url, '{ dashboard { ordersToday } }', {}, ned.token))).toBe('FORBIDDEN');
+  });
+});
+
 describe('logout', () => {
   it("revokes its token on every instance within 1 s: its connections close, its requests are refused, the user's other tokens work", async () => {
     const lou = await makeUser(a);
