@@ -27,6 +27,8 @@ type WsExtra = {
   token?: GqlContext['token'];
   connectionId?: string;
   bucket?: TokenBucket;
+  /** Set when the session ended: the connection closes once its running query or mutation has answered. */
+  ending?: string;
   /** Stops the SessionService watching this connection (signed-in connections only). */
   untrack?: () => void;
   /** The running subscriptions by operation id, re-checked when the viewer's role changes. */
@@ -38,6 +40,21 @@ type WsContext = Context<Record<string, unknown> | undefined, WsExtra>;
 function rootPath(args: ExecutionArgs): string[] | undefined {
   const node = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
   return node?.kind === Kind.FIELD ? [node.alias?.value ?? node.name.value] : undefined;
+}
+
+/** How long an ending connection may take to answer the query or mutation it is running. */
+const ENDING_GRACE_MS = 200;
+
+/**
+ * Closes an ending connection (4403 with the reason) once no query or mutation is running on it,
+ * so a `logout` or `deleteAccount` sent over this very connection gets its answer first. `finishing`
+ * is an operation whose `complete` is being sent now.
+ */
+function closeWhenIdle(ctx: WsContext, finishing?: string): void {
+  const reason = ctx.extra.ending;
+  if (!reason) return;
+  const busy = Object.keys(ctx.subscriptions).some((id) => id !== finishing && !ctx.extra.operations?.has(id));
+  if (!busy) setImmediate(() => ctx.extra.socket.close(CloseCode.Forbidden, `Forbidden: ${reason}`));
 }
 
 /** At most this many operations running at once on one connection. */
@@ -135,7 +152,12 @@ export function attachGraphqlWs(
             role: session.viewer.role,
             tokenId: session.tokenId,
             expiresAt: session.expiresAt,
-            end: (reason) => socket.close(CloseCode.Forbidden, `Forbidden: ${reason}`),
+            end: (reason) => {
+              ctx.extra.ending = reason;
+              closeWhenIdle(ctx);
+              // However busy it is, the connection is gone soon after: expiry must land within 1 s.
+              setTimeout(() => socket.close(CloseCode.Forbidden, `Forbidden: ${reason}`), ENDING_GRACE_MS).unref();
+            },
             refresh: (viewer) => reauthorize(ctx, viewer),
           }, session.version);
         }
@@ -148,6 +170,9 @@ export function attachGraphqlWs(
         if (ctx.extra.connectionId) opts.hooks?.onDisconnect?.(ctx.extra.connectionId, ctx.extra.viewer ?? null);
       },
       onSubscribe: (ctx, id, payload) => {
+        if (ctx.extra.ending) {
+          return [new GraphQLError(`Session ended: ${ctx.extra.ending}`, { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        }
         if (!ctx.extra.bucket?.take()) {
           return [new GraphQLError('Too many operations, slow down', { extensions: { code: ErrorCode.RATE_LIMITED } })];
         }
@@ -179,7 +204,8 @@ export function attachGraphqlWs(
         return fanout.subscribe(args, t.target, t.operationKey);
       },
       onComplete: (ctx, id) => {
-        ctx.extra.operations?.delete(id);
+        const subscription = ctx.extra.operations?.delete(id);
+        if (!subscription) closeWhenIdle(ctx, id);
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
       onNext: (_ctx, _id, _payload, _args, result) =>

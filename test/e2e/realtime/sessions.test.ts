@@ -249,6 +249,18 @@ describe('logout', () => {
     expect(unaffected.s.connected).toBe(true);
     expect(codeOf(await gql(a.url, 'mutation { logout }'))).toBe('UNAUTHENTICATED');
   });
+  it('over graphql-ws: answers, then closes that connection with 4403', async () => {
+    const lea = await makeUser(a);
+    const { client, closed } = await wsConnection(b, lea.token);
+    const result = await new Promise<unknown>((resolve, reject) => {
+      let value: unknown;
+      client.subscribe({ query: 'mutation { logout }' }, { next: (v) => (value = v), error: reject, complete: () => resolve(value) });
+    });
+    expect(result).toEqual({ data: { logout: true } });
+    const c = await closed;
+    expect([c.code, c.reason]).toEqual([4403, 'Forbidden: token revoked']);
+    expect(codeOf(await gql(a.url, '{ me { id } }', {}, lea.token))).toBe('UNAUTHENTICATED');
+  });
 });
 
 describe('deleteAccount', () => {
