@@ -159,15 +159,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
-        let viewer = null;
+        let session;
         try {
           // A present but bad token is refused, never treated as anonymous.
-          viewer = await services.users.authenticate(req.headers.authorization);
+          session = await services.users.authenticateSession(req.headers.authorization);
         } catch (err) {
           const e = toClientError(err);
           throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 500 } } });
         }
-        return { viewer, services, requestId: (req as express.Request & { id: string }).id, transport: 'http' as const };
+        return {
+          viewer: session?.viewer ?? null,
+          token: session ? { id: session.tokenId, expiresAt: session.expiresAt } : undefined,
+          services, requestId: (req as express.Request & { id: string }).id, transport: 'http' as const,
+        };
       },
     }),
   );

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import type { KeyObject } from 'node:crypto';
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import { AppError, ErrorCode } from '../errors';
 import type { Role } from '../entities/user.entity';
 
@@ -11,6 +11,11 @@ export interface TokenClaims {
 /** Verified claims and when the token expires (ms since the epoch; Infinity without `exp`). */
 export interface VerifiedToken extends TokenClaims {
   expiresAt: number;
+  /**
+   * What `logout` revokes: the token's `jti`, or for a token issued without one a digest of the
+   * token itself, so every valid token can be revoked.
+   */
+  tokenId: string;
 }
 
 export interface TokenSettings {
@@ -21,10 +26,14 @@ export interface TokenSettings {
   ttlSeconds: number;
 }
 
-/** HS256 only: the algorithm is pinned on both sides, so `alg: none` and RS/HS confusion fail. */
+/**
+ * HS256 only: the algorithm is pinned on both sides, so `alg: none` and RS/HS confusion fail. The
+ * `role` claim is informational: authorization always reads the user's current role.
+ */
 export function signToken(settings: TokenSettings, claims: TokenClaims): string {
   return jwt.sign({ role: claims.role }, settings.secret, {
     algorithm: 'HS256',
+    jwtid: randomUUID(),
     subject: claims.sub,
     issuer: settings.issuer,
     audience: settings.audience,
@@ -42,7 +51,12 @@ export function verifyToken(settings: TokenSettings, token: string): VerifiedTok
     if (typeof decoded === 'string' || typeof decoded.sub !== 'string') {
       throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid token');
     }
-    return { sub: decoded.sub, role: decoded.role as Role, expiresAt: typeof decoded.exp === 'number' ? decoded.exp * 1000 : Infinity };
+    return {
+      sub: decoded.sub,
+      role: decoded.role as Role,
+      expiresAt: typeof decoded.exp === 'number' ? decoded.exp * 1000 : Infinity,
+      tokenId: typeof decoded.jti === 'string' && decoded.jti ? decoded.jti : `sha256:${createHash('sha256').update(token).digest('base64url')}`,
+    };
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err instanceof jwt.TokenExpiredError) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Token expired');

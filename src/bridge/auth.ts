@@ -9,11 +9,16 @@ export function socketToken(handshake: { auth?: Record<string, unknown>; headers
   return handshake.auth?.token ?? handshake.headers.authorization ?? handshake.query?.token;
 }
 
-/** Refuses a bad token with `connect_error` (err.data.code); no token connects anonymously. */
+/**
+ * Refuses a bad token with `connect_error` (err.data.code); no token connects anonymously. Runs on
+ * every (re)connection, so a client reconnecting after its token expired must bring a fresh one.
+ */
 export function useSocketAuth(io: Server, users: UserService, logger: Logger): void {
   io.use(async (socket, next) => {
     try {
-      socket.data.viewer = await users.authenticate(socketToken(socket.handshake as never));
+      const session = await users.authenticateSession(socketToken(socket.handshake as never));
+      socket.data.viewer = session?.viewer ?? null;
+      socket.data.session = session ?? undefined;
       next();
     } catch (err) {
       const e = toClientError(err);

@@ -2,10 +2,11 @@ import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
 import type { AppConfig } from '../config';
-import { isAdmin } from '../auth/viewer';
+import type { Viewer } from '../auth/viewer';
 import { AppError, ErrorCode, toClientError } from '../errors';
+import { checkAccess, dependsOnViewer, roomTarget, type AccessTarget } from '../events/access';
 import { formatEventId } from '../events/event-log';
-import { parseRoom, rooms } from '../events/rooms';
+import { rooms } from '../events/rooms';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
 import type { Bridge } from './bridge';
@@ -49,27 +50,40 @@ const sizeOf = (data: unknown): number => {
   }
 };
 
-/** Room joins of CONTRACT §4: exact names, coded refusals, the socket stays connected. */
+/**
+ * `join_room`: the exact room names of `roomTarget`, refused with a code (the socket stays
+ * connected), decided by the same `checkAccess` as the matching subscription. The check is
+ * repeated if the viewer changed meanwhile, so a role change cannot slip between check and join.
+ */
 async function authorizeRoom(ctx: CommandContext, room: unknown): Promise<string> {
-  const parsed = parseRoom(room);
-  if (!parsed) throw new AppError(ErrorCode.NOT_FOUND, 'No such room');
-  const v = ctx.viewer;
-  switch (parsed.kind) {
-    case 'admin':
-      if (!v) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to join this room');
-      if (!isAdmin(v)) throw new AppError(ErrorCode.FORBIDDEN, 'Admins only');
-      return rooms.admin;
-    case 'user':
-      if (!v) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to join this room');
-      if (v.id !== parsed.id) throw new AppError(ErrorCode.FORBIDDEN, 'You can only join your own user room');
-      return rooms.user(parsed.id);
-    case 'product':
-      if (!(await ctx.services.catalog.exists(parsed.id))) throw new AppError(ErrorCode.NOT_FOUND, 'No such product');
-      return rooms.product(parsed.id);
-    case 'support':
-      if (!v) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to join this room');
-      await ctx.services.support.assertChatAccess(v, parsed.id);
-      return rooms.support(parsed.id);
+  const target = roomTarget(room);
+  if (!target) throw new AppError(ErrorCode.NOT_FOUND, 'No such room');
+  let viewer;
+  do {
+    viewer = ctx.viewer;
+    await checkAccess(target, viewer, ctx.services);
+  } while (viewer !== ctx.viewer);
+  return room as string;
+}
+
+/**
+ * The socket's user changed (their role): it runs as the new viewer from now on, and leaves every
+ * room whose rule no longer admits it, with `room_left { room, code }`.
+ */
+async function reauthorizeRooms(ctx: CommandContext, viewer: Viewer): Promise<void> {
+  ctx.viewer = viewer;
+  ctx.socket.data.viewer = viewer;
+  for (const room of [...ctx.socket.rooms]) {
+    const target = roomTarget(room);
+    if (!target || !dependsOnViewer(target)) continue;
+    try {
+      await checkAccess(target, viewer, ctx.services);
+    } catch (err) {
+      if (ctx.viewer !== viewer) return; // a newer change is being applied
+      const e = toClientError(err);
+      await ctx.socket.leave(room);
+      ctx.socket.emit('room_left', { room, code: e.code });
+    }
   }
 }
 
@@ -81,27 +95,24 @@ const REPLAYING_ROOM = '\u0000replaying';
 const RECOVERABLE = new Set(['transport error', 'transport close', 'forced close', 'ping timeout']);
 
 /**
- * The rooms of a recovered session the socket may still be in, for the token it presents now;
- * the others get `room_left`. Product rooms are public (the product existed when it was joined):
- * no query. Support rooms are checked against the chat.
+ * The rooms of a recovered session the socket may still be in, by the same access rule as
+ * `join_room`, for the token it presents now; the others get `room_left { room, code }`. Rules that
+ * do not depend on the viewer (product rooms: the product existed when it was joined) are not
+ * asked again, so a reconnect storm costs no query for them.
  */
 async function reauthorizedRooms(ctx: CommandContext, saved: string[]): Promise<string[]> {
   const v = ctx.viewer;
   const kept: string[] = v ? [rooms.user(v.id)] : [];
   for (const room of saved) {
     if (room === REPLAYING_ROOM || kept.includes(room)) continue;
-    let ok = false;
-    if (v && room === rooms.cart(v.id)) ok = true;
-    else {
-      const parsed = parseRoom(room);
-      if (!parsed) continue;
-      if (parsed.kind === 'product') ok = true;
-      else if (parsed.kind === 'admin') ok = !!v && isAdmin(v);
-      else if (parsed.kind === 'user') ok = !!v && v.id === parsed.id;
-      else if (parsed.kind === 'support' && v) ok = await ctx.services.support.assertChatAccess(v, parsed.id).then(() => true, () => false);
+    const target: AccessTarget | null = v && room === rooms.cart(v.id) ? { kind: 'cart', userId: v.id } : roomTarget(room);
+    if (!target) continue;
+    try {
+      if (dependsOnViewer(target)) await checkAccess(target, v, ctx.services);
+      kept.push(room);
+    } catch (err) {
+      ctx.socket.emit('room_left', { room, code: toClientError(err).code });
     }
-    if (ok) kept.push(room);
-    else ctx.socket.emit('room_left', { room, code: v ? ErrorCode.FORBIDDEN : ErrorCode.UNAUTHENTICATED });
   }
   return kept;
 }
@@ -169,6 +180,7 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
 
   io.on('connection', (socket) => {
     const viewer = socket.data.viewer ?? null;
+    // `ctx.viewer` is the socket's user as it is now: a role change replaces it (reauthorizeRooms).
     const ctx: CommandContext = { socket, viewer, services: h.services, bridge: h.bridge };
     const bucket = new TokenBucket(h.config.rateLimit.points, h.config.rateLimit.windowMs);
     liveSince.set(socket.id, new Map([[null, log.current()]]));
@@ -187,14 +199,29 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     } else {
       saveSession(socket);
     }
+    const session = socket.data.session;
+    // Token expiry closes the transport only: the client reconnects by itself, through the
+    // authentication middleware, with whatever token its `auth` gives it then (and recovers).
+    const untrack = session
+      ? h.services.sessions.track({
+        userId: session.viewer.id,
+        role: session.viewer.role,
+        tokenId: session.tokenId,
+        expiresAt: session.expiresAt,
+        end: (reason) => (reason === 'token expired' ? socket.conn.close() : socket.disconnect(true)),
+        refresh: (v) => reauthorizeRooms(ctx, v),
+      }, session.version)
+      : undefined;
     h.onConnect?.(socket);
     socket.on('disconnecting', () => closing.add(socket.id));
     socket.on('disconnect', (reason) => {
+      untrack?.();
       closing.delete(socket.id);
       liveSince.delete(socket.id);
       h.bridge.cancel(socket);
-      // A socket that said goodbye (or was sent away) does not come back; any other keeps its
-      // session for the recovery window (Socket.IO's own persistSession covers transport losses).
+      // A socket that said goodbye (or was sent away: a revoked token, a deleted account) does not
+      // come back; any other keeps its session for the recovery window (Socket.IO's own
+      // persistSession covers transport losses).
       const pid = pidOf(socket);
       if (pid) {
         if (reason === 'client namespace disconnect' || reason === 'server namespace disconnect') h.sessions.drop(pid);
@@ -266,7 +293,9 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
 
     socket.on('join_cart', (...args: unknown[]) => {
       dispatch('join_cart', args, async () => {
+        const viewer = ctx.viewer;
         if (!viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to follow your cart');
+        await checkAccess({ kind: 'cart', userId: viewer.id }, viewer, h.services);
         // The snapshot reflects at least every event delivered here before the read: resuming after
         // that position misses nothing (it may repeat a change the snapshot already shows).
         const eventId = formatEventId(h.services.deps.log.current());
@@ -281,7 +310,7 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     for (const [name, cmd] of Object.entries(h.commands)) {
       socket.on(name as keyof ClientToServerEvents, (...args: unknown[]) => {
         dispatch(name, args, async (data) => {
-          if (cmd.auth && !viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
+          if (cmd.auth && !ctx.viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
           const parsed = cmd.schema.safeParse(data ?? {});
           if (!parsed.success) {
             const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');

@@ -1,4 +1,5 @@
 import type { Viewer } from '../auth/viewer';
+import type { Session } from '../services/user.service';
 import type { Catalogue, EventName, PayloadOf } from '../events/catalogue';
 import type { ErrorCode } from '../errors';
 import type { CommandName, CommandPayload } from './commands';
@@ -15,7 +16,8 @@ export type ServerToClientEvents = {
 } & {
   room_joined: (data: { room: string }, offset?: string) => void;
   room_join_error: (data: { room: string; error: string; code: ErrorCode }) => void;
-  room_left: (data: { room: string; code?: ErrorCode }) => void;
+  /** The socket was taken out of a room it may no longer be in (its user's role changed). */
+  room_left: (data: { room: string; code: ErrorCode }) => void;
   support_chat_joined: (data: { chatRoom: string; chatId: string; issue: string; priority: string; status: string; createdAt: string }) => void;
   error: (data: { event: string; code: ErrorCode; message: string }) => void;
 };
@@ -36,6 +38,8 @@ export type ClientToServerEvents = {
 
 export interface SocketData {
   viewer: Viewer | null;
+  /** The token this socket connected with (signed-in sockets): its id, expiry and user. */
+  session?: Session;
   /** The support chat this socket last joined or opened (the target of `support_message`). */
   supportChatId?: string;
 }

@@ -8,6 +8,7 @@ export * from './review.entity';
 export * from './wishlist.entity';
 export * from './support-chat.entity';
 export * from './analytics.entity';
+export * from './revoked-token.entity';
 
 import { ProductView, UserActivity } from './analytics.entity';
 import { Cart, CartItem } from './cart.entity';
@@ -16,6 +17,7 @@ import { Order, OrderItem, OrderStatusChange } from './order.entity';
 import { ProductVariant } from './product-variant.entity';
 import { Product } from './product.entity';
 import { Review } from './review.entity';
+import { RevokedToken } from './revoked-token.entity';
 import { SupportChat, SupportMessage } from './support-chat.entity';
 import { User } from './user.entity';
 import { Wishlist, WishlistItem } from './wishlist.entity';
@@ -23,4 +25,5 @@ import { Wishlist, WishlistItem } from './wishlist.entity';
 export const entities = [
   User, Product, ProductVariant, Cart, CartItem, Order, OrderItem, OrderStatusChange,
   FlashSale, Review, Wishlist, WishlistItem, SupportChat, SupportMessage, ProductView, UserActivity,
+  RevokedToken,
 ];

@@ -8,7 +8,7 @@ export enum Role {
 
 @Entity({ tableName: 'users' })
 export class User {
-  [OptionalProps]?: 'role' | 'createdAt';
+  [OptionalProps]?: 'role' | 'createdAt' | 'deletedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -28,4 +28,8 @@ export class User {
 
   @Property({ type: 'datetime' })
   createdAt: Date = new Date();
+
+  /** Set by `deleteAccount`: the row stays (orders keep their customer) with its personal data wiped. */
+  @Property({ type: 'datetime', nullable: true })
+  deletedAt: Date | null = null;
 }

@@ -1,4 +1,3 @@
-import { AppError, ErrorCode } from '../errors';
 import { isAdmin, type Viewer } from '../auth/viewer';
 import { rooms } from './rooms';
 
@@ -32,30 +31,23 @@ export interface Envelope<P = unknown> {
 export type SubscriptionArgs = Record<string, unknown>;
 
 /**
- * An audience rule, applied the same way on both transports:
+ * How an audience routes one event, the same way on both transports:
  * - `rooms` gives the Socket.IO rooms of one event (null = every connected socket);
- * - `authorize` runs once when a GraphQL subscription starts (throws a coded AppError);
- * - `accepts` decides per event and subscriber.
+ * - `accepts` decides per event and GraphQL subscriber.
+ * Who may join the audience at all is `checkAccess` in `access.ts`, for both transports.
  */
 export interface Audience {
   kind: 'everyone' | 'product' | 'user' | 'cart' | 'admin' | 'support';
   rooms(route: Route): string[] | null;
   exceptRooms?(route: Route): string[];
-  authorize(viewer: Viewer | null, args: SubscriptionArgs): void;
   accepts(route: Route, viewer: Viewer | null, args: SubscriptionArgs): boolean;
   /** A key naming every subscriber that receives exactly the same events (for shared execution). */
   groupKey(viewer: Viewer | null, args: SubscriptionArgs): string;
 }
 
-const needUser = (viewer: Viewer | null): Viewer => {
-  if (!viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to subscribe to this event');
-  return viewer;
-};
-
 export const everyone = (filter?: { arg: string; routeKey: keyof Route }): Audience => ({
   kind: 'everyone',
   rooms: () => null,
-  authorize: () => undefined,
   accepts: (route, _v, args) => {
     if (!filter) return true;
     const wanted = args[filter.arg] as string[] | null | undefined;
@@ -70,7 +62,6 @@ export const everyone = (filter?: { arg: string; routeKey: keyof Route }): Audie
 export const productAudience = (): Audience => ({
   kind: 'product',
   rooms: (r) => [rooms.product(r.productId!)],
-  authorize: () => undefined,
   accepts: (r, _v, args) => r.productId === args.productId,
   groupKey: (_v, args) => `product:${String(args.productId)}`,
 });
@@ -78,7 +69,6 @@ export const productAudience = (): Audience => ({
 export const userAudience = (): Audience => ({
   kind: 'user',
   rooms: (r) => [rooms.user(r.userId!)],
-  authorize: (v) => void needUser(v),
   accepts: (r, v) => !!v && r.userId === v.id,
   groupKey: (v) => `user:${v!.id}`,
 });
@@ -86,7 +76,6 @@ export const userAudience = (): Audience => ({
 export const cartAudience = (): Audience => ({
   kind: 'cart',
   rooms: (r) => [rooms.cart(r.userId!)],
-  authorize: (v) => void needUser(v),
   accepts: (r, v) => !!v && r.userId === v.id,
   groupKey: (v) => `cart:${v!.id}`,
 });
@@ -94,22 +83,18 @@ export const cartAudience = (): Audience => ({
 export const adminAudience = (): Audience => ({
   kind: 'admin',
   rooms: () => [rooms.admin],
-  authorize: (v) => {
-    if (!isAdmin(needUser(v))) throw new AppError(ErrorCode.FORBIDDEN, 'This event is for admins only');
-  },
   accepts: (_r, v) => isAdmin(v),
   groupKey: () => 'admin',
 });
 
 /**
- * The chat's owner and admins. Ownership of the chat is checked by the subscription resolver
- * (it needs the database); here only the event-to-chat match and the typer exclusion.
+ * The chat's owner and admins. Ownership of the chat is checked by `checkAccess` (it needs the
+ * database); here only the event-to-chat match and the typer exclusion.
  */
 export const supportAudience = (): Audience => ({
   kind: 'support',
   rooms: (r) => [rooms.support(r.chatId!)],
   exceptRooms: (r) => (r.exceptUserId ? [rooms.user(r.exceptUserId)] : []),
-  authorize: (v) => void needUser(v),
   accepts: (r, v, args) => r.chatId === args.chatId && (!r.exceptUserId || r.exceptUserId !== v?.id),
   groupKey: (v, args) => `support:${String(args.chatId)}:${v!.id}`,
 });

@@ -163,20 +163,41 @@ export class EventHub {
     this.backend.onReady(cb);
   }
 
-  private send(name: string, envelope: Envelope): void {
+  /** Publishes without waiting; skipped (and counted) while the pub/sub is unreachable. */
+  private send(name: string, envelope: Envelope, rawTopic = false): void {
     if (!this.backend.connected()) {
       this.dropped++;
       return;
     }
     this.published++;
-    this.backend.publish(this.topic(name), envelope).catch((err) => {
+    this.backend.publish(rawTopic ? name : this.topic(name), envelope).catch((err) => {
       this.logger.error({ err, event: envelope.e }, 'event publish failed');
     });
   }
 
   /** Listens to one event on this instance; resolves once the pub/sub subscription is live. */
-  async on(name: string, listener: Listener): Promise<() => void> {
-    const topic = this.topic(name);
+  on(name: string, listener: Listener): Promise<() => void> {
+    return this.listen(this.topic(name), listener);
+  }
+
+  private signalTopic(channel: string): string {
+    return `${this.namespace}.internal.${channel}`;
+  }
+
+  /**
+   * Publishes an internal message between instances (every instance, this one included, gets it
+   * on `onSignal`). Signals are not events: no bridge or subscription ever delivers them to clients.
+   */
+  signal(channel: string, message: unknown): void {
+    this.send(this.signalTopic(channel), { e: channel, p: message, r: {}, t: Date.now() }, true);
+  }
+
+  /** Listens to one internal channel; resolves once the pub/sub subscription is live. */
+  onSignal(channel: string, listener: (message: unknown) => void): Promise<() => void> {
+    return this.listen(this.signalTopic(channel), (m) => listener(m.p));
+  }
+
+  private async listen(topic: string, listener: Listener): Promise<() => void> {
     let set = this.listeners.get(topic);
     if (!set) this.listeners.set(topic, (set = new Set()));
     set.add(listener);

@@ -3,11 +3,12 @@ import {
   type ExecutionArgs, type ExecutionResult, type FieldNode, type GraphQLError, type GraphQLField,
 } from 'graphql';
 import { WebSocket } from 'ws';
+import type { Viewer } from '../auth/viewer';
+import { checkAccess, subscriptionTarget } from '../events/access';
 import type { Envelope, SubscriptionArgs } from '../events/audience';
 import { eventList, type EventDefinition } from '../events/catalogue';
 import type { EventLog } from '../events/event-log';
 import type { Logger } from '../logger';
-import { authorizeSubscription } from '../resolvers/subscription.resolver';
 import type { GqlContext } from '../schema/context';
 
 /** Where one graphql-ws subscription writes: its socket and its operation id. */
@@ -24,9 +25,16 @@ interface Member {
   last: number;
   /** While the member's replay is read: the live results that arrive meanwhile, written after it. */
   held: Array<[number | undefined, string]> | null;
+  group: Group;
+  /** Leaves the group and ends the iterator graphql-ws reads (it then sends `complete`). */
+  end(): void;
 }
 
-/** Subscribers that receive exactly the same messages: same event, audience group and operation. */
+/**
+ * Subscribers that receive exactly the same messages: same event, audience group and operation.
+ * `viewer` is the first member's, for what the group key already fixes (the user of a user
+ * group, admin for the admin group); a member whose role changes is re-checked on its own.
+ */
 interface Group {
   key: string;
   def: EventDefinition;
@@ -35,6 +43,7 @@ interface Group {
   operationKey: string;
   exec: ExecutionArgs;
   members: Set<Member>;
+  ready: Promise<void>;
   off?: () => void;
 }
 
@@ -55,6 +64,7 @@ const byField = new Map(eventList.map((d) => [d.field, d]));
  */
 export class FanoutEngine {
   private groups = new Map<string, Group>();
+  private byOperation = new WeakMap<ExecutionArgs, Member>();
   private results = new WeakMap<Envelope, Map<string, string>>();
   /** Events executed and serialised, messages written, and of those, replayed. */
   executions = 0;
@@ -67,14 +77,20 @@ export class FanoutEngine {
   async subscribe(args: ExecutionArgs, target: FanoutTarget, operation: { name?: string | null; text: string }): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
     const plan = this.plan(args);
     if (!plan) return subscribe(args);
-    const { def, field, node } = plan;
+    const { def, node } = plan;
     const ctx = args.contextValue as GqlContext;
     const path = [node.alias?.value ?? node.name.value];
     let argValues: SubscriptionArgs;
     let resumeAt: number | null = null;
+    let viewer: Viewer | null;
     try {
-      argValues = getArgumentValues(field, node, args.variableValues ?? undefined) as SubscriptionArgs;
-      await authorizeSubscription(def, ctx, argValues);
+      argValues = this.argumentsOf(plan, args);
+      // Checked until the viewer holds still: a role change that lands during the check finds
+      // the member below, added without a pause after the last check.
+      do {
+        viewer = ctx.viewer;
+        await checkAccess(subscriptionTarget(def, viewer, argValues), viewer, ctx.services);
+      } while (viewer !== ctx.viewer);
     } catch (err) {
       return { errors: [locatedError(err, node, path)] };
     }
@@ -93,20 +109,24 @@ export class FanoutEngine {
     const vars = { ...(args.variableValues ?? {}) };
     if (afterNode?.kind === Kind.VARIABLE) delete vars[afterNode.name.value];
     const operationKey = `${operation.name ?? ''}\u0000${operation.text}\u0000${JSON.stringify(vars)}`;
-    const key = `${def.name}\u0000${def.audience.groupKey(ctx.viewer, argValues)}\u0000${operationKey}`;
+    const key = `${def.name}\u0000${def.audience.groupKey(viewer, argValues)}\u0000${operationKey}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, def, viewer: ctx.viewer, args: argValues, operationKey, exec: args, members: new Set() };
-      this.groups.set(key, group);
-      const g = group;
-      g.off = await this.log.listen(def, (envelope) => this.deliver(g, envelope));
+      const g: Group = { key, def, viewer, args: argValues, operationKey, exec: args, members: new Set(), ready: Promise.resolve() };
+      g.ready = this.log.listen(def, (envelope) => this.deliver(g, envelope)).then((off) => {
+        g.off = off;
+        if (this.groups.get(g.key) !== g) off();
+      });
+      this.groups.set(key, (group = g));
     }
+    const iterator = this.until(() => this.leave(member));
     const member: Member = {
-      socket: target.socket, prefix: `{"id":${JSON.stringify(target.id)},"type":"next","payload":`,
+      socket: target.socket, prefix: `{"id":${JSON.stringify(target.id)},"type":"next","payload":`, group, end: iterator.end,
       last: resumeAt ?? 0, held: resumeAt === null ? null : [],
     };
     group.members.add(member);
-    const iterator = this.until(() => this.leave(group!, member));
+    this.byOperation.set(args, member);
+    await group.ready;
     if (resumeAt !== null) void this.replay(group, member, resumeAt);
     return iterator;
   }
@@ -153,6 +173,33 @@ export class FanoutEngine {
   /** A subscription that ends at once with one result carrying `error`. */
   private async *ending(error: GraphQLError): AsyncGenerator<ExecutionResult> {
     yield { data: null, errors: [error] };
+  }
+
+  /**
+   * Whether the viewer may still have this operation (after a role change): null when allowed,
+   * the coded refusal otherwise, undefined when the engine does not run it.
+   */
+  async recheck(args: ExecutionArgs, viewer: Viewer | null): Promise<unknown> {
+    const member = this.byOperation.get(args);
+    if (!member || !member.group.members.has(member)) return undefined;
+    try {
+      await checkAccess(subscriptionTarget(member.group.def, viewer, member.group.args), viewer, (args.contextValue as GqlContext).services);
+      return null;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  /** Ends one operation the engine runs (graphql-ws then sends `complete`); false if it runs none. */
+  end(args: ExecutionArgs): boolean {
+    const member = this.byOperation.get(args);
+    if (!member) return false;
+    member.end();
+    return true;
+  }
+
+  private argumentsOf(plan: { field: GraphQLField<unknown, unknown>; node: FieldNode }, args: ExecutionArgs): SubscriptionArgs {
+    return getArgumentValues(plan.field, plan.node, args.variableValues ?? undefined) as SubscriptionArgs;
   }
 
   /** Grouped subscriptions: a single root field of the catalogue, no fragments or directives. */
@@ -204,7 +251,8 @@ export class FanoutEngine {
     return json;
   }
 
-  private leave(group: Group, member: Member): void {
+  private leave(member: Member): void {
+    const group = member.group;
     group.members.delete(member);
     if (group.members.size === 0 && this.groups.get(group.key) === group) {
       this.groups.delete(group.key);
@@ -212,8 +260,11 @@ export class FanoutEngine {
     }
   }
 
-  /** An async iterator that yields nothing and runs `done` once when graphql-ws ends it. */
-  private until(done: () => void): AsyncIterableIterator<ExecutionResult> {
+  /**
+   * An async iterator that yields nothing and runs `done` once when it ends: when graphql-ws ends
+   * it (client `complete` or socket close) or when `end` is called (re-authorization refused).
+   */
+  private until(done: () => void): AsyncIterableIterator<ExecutionResult> & { end(): void } {
     let finish: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
     let ended = false;
     const end = () => {
@@ -229,6 +280,7 @@ export class FanoutEngine {
       next: () => (ended ? Promise.resolve({ value: undefined, done: true }) : new Promise((resolve) => (finish = resolve))),
       return: end,
       throw: (err) => end().then(() => Promise.reject(err)),
+      end: () => void end(),
       [Symbol.asyncIterator]() {
         return this;
       },

@@ -1,15 +1,19 @@
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST, GraphQLError, Kind, parse, specifiedRules, subscribe, validate,
+  type ExecutionArgs, type GraphQLSchema,
+} from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from '../auth/viewer';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import { limitsRule } from '../schema/limits';
 import type { GqlContext } from '../schema/context';
 import type { Services } from '../services';
-import { FanoutEngine } from './fanout';
+import { FanoutEngine, type FanoutTarget } from './fanout';
 import { TokenBucket } from '../bridge/rate-limit';
 import { ErrorCode } from '../errors';
 
@@ -18,10 +22,40 @@ export const GRAPHQL_PATH = '/graphql';
 export const WS_MAX_PAYLOAD = 256 * 1024;
 
 type WsExtra = {
+  socket: WebSocket;
   viewer?: Viewer | null;
+  token?: GqlContext['token'];
   connectionId?: string;
   bucket?: TokenBucket;
+  /** Set when the session ended: the connection closes once its running query or mutation has answered. */
+  ending?: string;
+  /** Stops the SessionService watching this connection (signed-in connections only). */
+  untrack?: () => void;
+  /** The running subscriptions by operation id, re-checked when the viewer's role changes. */
+  operations?: Map<string, ExecutionArgs>;
 };
+type WsContext = Context<Record<string, unknown> | undefined, WsExtra>;
+
+/** The root field's response key, for the path of a refusal. */
+function rootPath(args: ExecutionArgs): string[] | undefined {
+  const node = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
+  return node?.kind === Kind.FIELD ? [node.alias?.value ?? node.name.value] : undefined;
+}
+
+/** How long an ending connection may take to answer the query or mutation it is running. */
+const ENDING_GRACE_MS = 200;
+
+/**
+ * Closes an ending connection (4403 with the reason) once no query or mutation is running on it,
+ * so a `logout` or `deleteAccount` sent over this very connection gets its answer first. `finishing`
+ * is an operation whose `complete` is being sent now.
+ */
+function closeWhenIdle(ctx: WsContext, finishing?: string): void {
+  const reason = ctx.extra.ending;
+  if (!reason) return;
+  const busy = Object.keys(ctx.subscriptions).some((id) => id !== finishing && !ctx.extra.operations?.has(id));
+  if (!busy) setImmediate(() => ctx.extra.socket.close(CloseCode.Forbidden, `Forbidden: ${reason}`));
+}
 
 /** At most this many operations running at once on one connection. */
 export const WS_MAX_OPERATIONS = 100;
@@ -53,6 +87,45 @@ export function attachGraphqlWs(
   };
   httpServer.on('upgrade', onUpgrade);
   const fanout = new FanoutEngine(services.deps.log, logger);
+  /** Where each operation's results go: transport facts, kept out of the GraphQL context. */
+  const targets = new WeakMap<ExecutionArgs, { target: FanoutTarget; operation: { name?: string | null; text: string } }>();
+
+  /**
+   * Ends one subscription the viewer may no longer have: a `next` carrying the refusal (its
+   * `extensions.code`, FORBIDDEN for a lost role), then `complete` from graphql-ws.
+   */
+  const refuse = async (ctx: WsContext, id: string, args: ExecutionArgs, refusal: unknown) => {
+    const error = refusal instanceof GraphQLError
+      ? refusal
+      : new GraphQLError(refusal instanceof Error ? refusal.message : 'Forbidden', { path: rootPath(args), originalError: refusal as Error });
+    ctx.extra.operations?.delete(id);
+    ctx.extra.socket.send(JSON.stringify({ id, type: 'next', payload: { errors: [opts.formatError(error)] } }));
+    if (fanout.end(args)) return;
+    const running = ctx.subscriptions[id] as AsyncGenerator | null | undefined;
+    await running?.return?.(undefined);
+  };
+
+  /**
+   * The viewer's role changed: new operations run as the new viewer, and every running
+   * subscription is checked again by the same access rule it started with.
+   */
+  const reauthorize = async (ctx: WsContext, viewer: Viewer) => {
+    ctx.extra.viewer = viewer;
+    for (const [id, args] of [...(ctx.extra.operations ?? [])]) {
+      // Per-event audience checks of the subscription read the context's viewer: from now on the new one.
+      (args.contextValue as GqlContext).viewer = viewer;
+      let refusal = await fanout.recheck(args, viewer);
+      if (refusal === undefined) {
+        // Not a grouped subscription: starting it again as the new viewer is the check.
+        const again = await subscribe(args);
+        if (Symbol.asyncIterator in again) {
+          await again.return?.(undefined);
+          refusal = null;
+        } else refusal = again.errors?.[0] ?? null;
+      }
+      if (refusal !== null) await refuse(ctx, id, args, refusal);
+    }
+  };
 
   const server = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
@@ -61,20 +134,45 @@ export function attachGraphqlWs(
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const raw = params.authToken ?? params.Authorization ?? params.authorization;
+        let session;
         try {
-          ctx.extra.viewer = await services.users.authenticate(raw);
+          session = await services.users.authenticateSession(raw);
         } catch {
           return false; // closes with 4403 Forbidden
         }
+        ctx.extra.viewer = session?.viewer ?? null;
         ctx.extra.connectionId = randomUUID();
         ctx.extra.bucket = new TokenBucket(config.rateLimit.points, config.rateLimit.windowMs);
+        ctx.extra.operations = new Map();
+        if (session) {
+          ctx.extra.token = { id: session.tokenId, expiresAt: session.expiresAt };
+          const socket = ctx.extra.socket;
+          ctx.extra.untrack = services.sessions.track({
+            userId: session.viewer.id,
+            role: session.viewer.role,
+            tokenId: session.tokenId,
+            expiresAt: session.expiresAt,
+            end: (reason) => {
+              ctx.extra.ending = reason;
+              closeWhenIdle(ctx);
+              // However busy it is, the connection is gone soon after: expiry must land within 1 s.
+              setTimeout(() => socket.close(CloseCode.Forbidden, `Forbidden: ${reason}`), ENDING_GRACE_MS).unref();
+            },
+            refresh: (viewer) => reauthorize(ctx, viewer),
+          }, session.version);
+        }
         opts.hooks?.onConnect?.(ctx.extra.connectionId, ctx.extra.viewer);
         return true;
       },
       onClose: (ctx) => {
+        ctx.extra.untrack?.();
+        ctx.extra.operations?.clear();
         if (ctx.extra.connectionId) opts.hooks?.onDisconnect?.(ctx.extra.connectionId, ctx.extra.viewer ?? null);
       },
       onSubscribe: (ctx, id, payload) => {
+        if (ctx.extra.ending) {
+          return [new GraphQLError(`Session ended: ${ctx.extra.ending}`, { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        }
         if (!ctx.extra.bucket?.take()) {
           return [new GraphQLError('Too many operations, slow down', { extensions: { code: ErrorCode.RATE_LIMITED } })];
         }
@@ -92,16 +190,24 @@ export function attachGraphqlWs(
         if (errors.length) return errors;
         const lastEventId = ctx.connectionParams?.lastEventId;
         const contextValue: GqlContext = {
-          viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws',
-          operation: { name: payload.operationName, text: payload.query },
+          viewer: ctx.extra.viewer ?? null, token: ctx.extra.token, services, requestId: randomUUID(), transport: 'ws',
           lastEventId: typeof lastEventId === 'string' ? lastEventId : undefined,
-          fanoutTarget: { socket: ctx.extra.socket, id },
         };
-        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+        const args: ExecutionArgs = { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+        targets.set(args, {
+          target: { socket: ctx.extra.socket, id },
+          operation: { name: payload.operationName, text: payload.query },
+        });
+        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') ctx.extra.operations?.set(id, args);
+        return args;
       },
       subscribe: (args) => {
-        const c = args.contextValue as GqlContext;
-        return fanout.subscribe(args, c.fanoutTarget!, c.operation ?? { text: '' });
+        const t = targets.get(args)!;
+        return fanout.subscribe(args, t.target, t.operation);
+      },
+      onComplete: (ctx, id) => {
+        const subscription = ctx.extra.operations?.delete(id);
+        if (!subscription) closeWhenIdle(ctx, id);
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
       onNext: (_ctx, _id, _payload, _args, result) =>

@@ -1,27 +1,16 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
+import { checkAccess, subscriptionTarget } from '../events/access';
 import type { Envelope, SubscriptionArgs } from '../events/audience';
 import { eventList, type EventDefinition } from '../events/catalogue';
 import { envelopeIterator } from '../events/iterator';
-import { notFound } from '../errors';
 import type { GqlContext } from '../schema/context';
 
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /**
- * The subscribe-time half of an event's audience rule (the per-event half is `audience.accepts`):
- * throws a coded AppError when this viewer may not follow this event with these arguments.
- */
-export async function authorizeSubscription(def: EventDefinition, ctx: GqlContext, args: SubscriptionArgs): Promise<void> {
-  def.audience.authorize(ctx.viewer, args);
-  if (def.audience.kind === 'product' && !(await ctx.services.catalog.exists(String(args.productId)))) {
-    throw notFound('Product', String(args.productId));
-  }
-  if (def.audience.kind === 'support') await ctx.services.support.assertChatAccess(ctx.viewer!, String(args.chatId));
-}
-
-/**
- * One subscription field per catalogue entry, generated from the entry: the audience rule is
- * checked once at subscribe time and then per event. Built once at module load (type-graphql keeps
+ * One subscription field per catalogue entry, generated from the entry: the access rule is
+ * checked at subscribe time (and again by the graphql-ws server when the viewer's role changes),
+ * the audience's `accepts` per event with the viewer as it is then. Built once at module load (type-graphql keeps
  * decorator metadata globally).
  */
 function subscriptionResolver(def: EventDefinition): Function {
@@ -41,7 +30,7 @@ function subscriptionResolver(def: EventDefinition): Function {
     subscribe: async ({ args, context }) => {
       const ctx = context as GqlContext;
       const a = args as SubscriptionArgs;
-      await authorizeSubscription(def, ctx, a);
+      await checkAccess(subscriptionTarget(def, ctx.viewer, a), ctx.viewer, ctx.services);
       const { log } = ctx.services.deps;
       const accept = (m: Envelope) => def.audience.accepts(m.r, ctx.viewer, a);
       const listen = (l: (m: Envelope) => void) => log.listen(def, l);

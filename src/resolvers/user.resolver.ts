@@ -1,5 +1,6 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { User } from '../entities/user.entity';
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Role, type User } from '../entities/user.entity';
+import { unauthenticated } from '../errors';
 import type { GqlContext } from '../schema/context';
 import { AuthPayload, RegisterInput, UserType } from '../schema/types/user.type';
 
@@ -24,6 +25,35 @@ export class UserResolver {
   async login(@Arg('email') email: string, @Arg('password') password: string, @Ctx() ctx: GqlContext): Promise<AuthPayload> {
     const r = await ctx.services.users.login(email, password);
     return { token: r.token, user: userView(r.user) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UserType, {
+    nullable: true,
+    description: "Admins: sets a user's role. Their open connections on every instance are re-authorized within a second "
+      + '(subscriptions and rooms they may no longer have end with FORBIDDEN). Unknown user: NOT_FOUND.',
+  })
+  async updateUserRole(@Arg('userId', () => ID) userId: string, @Arg('role', () => Role) role: Role, @Ctx() ctx: GqlContext): Promise<UserType | null> {
+    return userView(await ctx.services.users.updateRole(userId, role));
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description: 'Deletes the signed-in account: its personal data is wiped, its orders stay (anonymised), every token of it '
+      + 'stops working and its connections close.',
+  })
+  deleteAccount(@Ctx() ctx: GqlContext): Promise<boolean> {
+    return ctx.services.users.deleteAccount(ctx.viewer!);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description: 'Revokes the token this request presents: afterwards it is UNAUTHENTICATED everywhere and the connections '
+      + "opened with it close. The user's other tokens keep working.",
+  })
+  logout(@Ctx() ctx: GqlContext): Promise<boolean> {
+    if (!ctx.token) throw unauthenticated();
+    return ctx.services.users.logout({ viewer: ctx.viewer!, tokenId: ctx.token.id, expiresAt: ctx.token.expiresAt });
   }
 }
 

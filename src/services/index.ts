@@ -7,6 +7,7 @@ import { FlashSaleService } from './flash-sale.service';
 import { OrderService } from './order.service';
 import { PresenceService } from './presence.service';
 import { ReviewService } from './review.service';
+import { SessionService } from './session.service';
 import { StockService } from './stock.service';
 import { SupportService } from './support.service';
 import { UserService } from './user.service';
@@ -15,7 +16,8 @@ import { WishlistService } from './wishlist.service';
 /** Every service of one app instance, wired once in createApp. */
 export function createServices(deps: ServiceDeps) {
   const stock = new StockService(deps);
-  const users = new UserService(deps);
+  const sessions = new SessionService(deps);
+  const users = new UserService(deps, sessions);
   const catalog = new CatalogService(deps, stock);
   const presence = new PresenceService(deps);
   const dashboard = new DashboardService(deps, presence);
@@ -26,10 +28,13 @@ export function createServices(deps: ServiceDeps) {
   const wishlist = new WishlistService(deps);
   const support = new SupportService(deps, dashboard);
   const analytics = new AnalyticsService(deps, presence);
-  /** Per-instance timers: the flash-sale scheduler, presence sweeps and connection stats, metric updates. */
-  const background = [flashSales, presence, dashboard];
+  /**
+   * Per-instance timers and listeners: session changes and token expiry, the flash-sale scheduler,
+   * presence sweeps and connection stats, metric updates.
+   */
+  const background = [sessions, flashSales, presence, dashboard];
   return {
-    deps, stock, users, catalog, dashboard, cart, orders, flashSales, reviews, wishlist, support, analytics, presence,
+    deps, stock, sessions, users, catalog, dashboard, cart, orders, flashSales, reviews, wishlist, support, analytics, presence,
     async startBackground() {
       for (const b of background) await b.start();
     },

@@ -1,5 +1,8 @@
 import { adminAudience, cartAudience, everyone, productAudience, supportAudience, userAudience } from '../../src/events/audience';
+import { checkAccess, dependsOnViewer, roomTarget, subscriptionTarget, type AccessLookups, type AccessTarget } from '../../src/events/access';
+import { catalogue, type EventName } from '../../src/events/catalogue';
 import { parseRoom, rooms } from '../../src/events/rooms';
+import { AppError, ErrorCode } from '../../src/errors';
 import { TokenBucket } from '../../src/bridge/rate-limit';
 import { OrderStatus } from '../../src/entities/order.entity';
 import { Role } from '../../src/entities/user.entity';
@@ -32,17 +35,14 @@ describe('audience rules', () => {
       expect(a.accepts({ userId: alice.id }, alice, {})).toBe(true);
       expect(a.accepts({ userId: alice.id }, bob, {})).toBe(false);
       expect(a.accepts({ userId: alice.id }, null, {})).toBe(false);
-      expect(() => a.authorize(null, {})).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
     }
     expect(userAudience().rooms({ userId: alice.id })).toEqual([`user_${alice.id}`]);
     expect(cartAudience().rooms({ userId: alice.id })).toEqual([`cart_${alice.id}`]);
   });
 
-  it('admin events: FORBIDDEN to customers, UNAUTHENTICATED to anonymous, the admin room on Socket.IO', () => {
+  it('admin events reach admins only, through the admin room on Socket.IO', () => {
     const a = adminAudience();
-    expect(() => a.authorize(alice, {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
-    expect(() => a.authorize(null, {})).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
-    expect(() => a.authorize(admin, {})).not.toThrow();
+    expect(a.accepts({}, admin, {})).toBe(true);
     expect(a.accepts({}, alice, {})).toBe(false);
     expect(a.rooms({})).toEqual(['admin']);
   });
@@ -71,6 +71,56 @@ describe('audience rules', () => {
     expect(a.accepts(route, alice, { chatId: id(8) })).toBe(false);
     expect(a.rooms(route)).toEqual([`support_${id(9)}`]);
     expect(a.exceptRooms!(route)).toEqual([`user_${admin.id}`]);
+  });
+});
+
+describe('access rules (one per audience, for subscriptions and rooms)', () => {
+  const lookups: AccessLookups = {
+    catalog: { exists: async (productId) => productId === id(5) },
+    support: {
+      assertChatAccess: async (v, chatId) => {
+        if (chatId !== id(9)) throw new AppError(ErrorCode.NOT_FOUND, 'Support chat not found');
+        if (v.id !== alice.id && v.role !== Role.ADMIN) throw new AppError(ErrorCode.FORBIDDEN, 'This support chat is not yours');
+      },
+    },
+  };
+  const code = (target: AccessTarget | null, viewer: Viewer | null) =>
+    checkAccess(target!, viewer, lookups).then(() => 'ok', (e: AppError) => e.code);
+
+  it('decides each audience the same for a room name and for a subscription', async () => {
+    const cases: Array<[string, EventName, Record<string, unknown>, Viewer | null, string]> = [
+      ['admin', 'new_order', {}, admin, 'ok'],
+      ['admin', 'new_order', {}, alice, 'FORBIDDEN'],
+      ['admin', 'new_order', {}, null, 'UNAUTHENTICATED'],
+      [`product_${id(5)}`, 'product_stock_update', { productId: id(5) }, null, 'ok'],
+      [`product_${id(6)}`, 'product_stock_update', { productId: id(6) }, alice, 'NOT_FOUND'],
+      [`support_${id(9)}`, 'user_typing', { chatId: id(9) }, alice, 'ok'],
+      [`support_${id(9)}`, 'user_typing', { chatId: id(9) }, admin, 'ok'],
+      [`support_${id(9)}`, 'user_typing', { chatId: id(9) }, bob, 'FORBIDDEN'],
+      [`support_${id(9)}`, 'user_typing', { chatId: id(9) }, null, 'UNAUTHENTICATED'],
+      [`user_${alice.id}`, 'order_status_update', {}, alice, 'ok'],
+      [`user_${alice.id}`, 'order_status_update', {}, null, 'UNAUTHENTICATED'],
+    ];
+    for (const [room, event, args, viewer, expected] of cases) {
+      const viaRoom = await code(roomTarget(room), viewer);
+      const viaSubscription = await code(subscriptionTarget(catalogue[event], viewer, args), viewer);
+      expect([room, event, viewer?.name ?? 'anonymous', viaRoom, viaSubscription]).toEqual([room, event, viewer?.name ?? 'anonymous', expected, expected]);
+    }
+  });
+
+  it("refuses another user's room; subscriptions to user events are always the viewer's own", async () => {
+    expect(await code(roomTarget(`user_${alice.id}`), bob)).toBe('FORBIDDEN');
+    expect(await code(subscriptionTarget(catalogue.order_status_update, bob, {}), bob)).toBe('ok');
+    expect(await code({ kind: 'cart', userId: alice.id }, bob)).toBe('FORBIDDEN');
+    expect(roomTarget(rooms.cart(alice.id))).toBeNull();
+    expect(roomTarget('ADMIN')).toBeNull();
+  });
+
+  it('says which rules depend on the viewer (re-checked when a role changes)', () => {
+    expect(dependsOnViewer({ kind: 'admin' })).toBe(true);
+    expect(dependsOnViewer({ kind: 'support', chatId: id(9) })).toBe(true);
+    expect(dependsOnViewer({ kind: 'product', productId: id(5) })).toBe(false);
+    expect(dependsOnViewer({ kind: 'everyone' })).toBe(false);
   });
 });
 
