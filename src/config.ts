@@ -28,7 +28,7 @@ export interface AppConfig {
   presenceTimeoutMs: number;
   flashSaleTickMs: number;
   rateLimit: { points: number; windowMs: number };
-  /** A Socket.IO client that reconnects within this many seconds recovers its rooms and missed events. */
+  /** A Socket.IO client that reconnects within this many seconds recovers its rooms and missed events (0: recovery off). */
   socketRecoverySeconds: number;
   /** Durable events stay replayable at least this long. */
   eventRetentionSeconds: number;
@@ -100,7 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       points: int('RATE_LIMIT_POINTS', env.RATE_LIMIT_POINTS, 60),
       windowMs: int('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 10000),
     },
-    socketRecoverySeconds: Math.max(1, int('SOCKET_RECOVERY_SECONDS', env.SOCKET_RECOVERY_SECONDS, 120)),
+    socketRecoverySeconds: int('SOCKET_RECOVERY_SECONDS', env.SOCKET_RECOVERY_SECONDS, 120),
     eventRetentionSeconds: Math.max(1, int('EVENT_RETENTION_SECONDS', env.EVENT_RETENTION_SECONDS, 86400)),
     eventPollMs: Math.max(50, int('EVENT_POLL_MS', env.EVENT_POLL_MS, 1000)),
     faultPoint: production ? undefined : env.SHOP_FAULT_POINT || undefined,

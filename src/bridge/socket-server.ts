@@ -23,10 +23,11 @@ export const MAX_COMMAND_BYTES = 64 * 1024;
 export function createSocketServer(httpServer: HttpServer, config: AppConfig, adapter: typeof Adapter): ShopIo {
   return new Server(httpServer, {
     path: '/socket.io/',
-    adapter,
     // The server side of socket.io-client's connection state recovery (src/bridge/recovery.ts);
-    // the auth middleware runs on every (re)connection.
-    connectionStateRecovery: { maxDisconnectionDuration: config.socketRecoverySeconds * 1000, skipMiddlewares: false },
+    // the auth middleware runs on every (re)connection. SOCKET_RECOVERY_SECONDS=0 turns it off.
+    ...(config.socketRecoverySeconds > 0
+      ? { adapter, connectionStateRecovery: { maxDisconnectionDuration: config.socketRecoverySeconds * 1000, skipMiddlewares: false } }
+      : {}),
     allowEIO3: true,
     maxHttpBufferSize: 1e6,
     pingInterval: 25000,
