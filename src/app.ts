@@ -20,6 +20,7 @@ import { toClientError } from './errors';
 import type { EventHub } from './events/hub';
 import { graphiqlPage, graphiqlRouter } from './http/graphiql';
 import type { FanoutEngine } from './http/fanout';
+import { MEDIA_TYPES, requireJsonPost, statusByMediaTypePlugin, type ResponseMediaType } from './http/graphql-http';
 import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
 import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
@@ -114,7 +115,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     schema,
     introspection: config.introspection,
     allowBatchedHttpRequests: false,
-    csrfPrevention: true,
+    // GET is served for queries (urql's default) and never runs a mutation; authentication is a
+    // bearer token, never a cookie, so a cross-site GET acts as nobody. Non-JSON POSTs are refused
+    // by requireJsonPost (src/http/graphql-http.ts).
+    csrfPrevention: false,
     // main.ts handles SIGTERM/SIGINT; Apollo's own handlers would race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
@@ -123,6 +127,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      statusByMediaTypePlugin(),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
         // Depth, alias and cost limits once the variables are known (a page size passed as a
@@ -150,6 +155,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   }
   app.use(
     GRAPHQL_PATH,
+    requireJsonPost(),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
@@ -161,7 +167,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
           const e = toClientError(err);
           throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 500 } } });
         }
-        return { viewer, services, requestId: (req as express.Request & { id: string }).id, transport: 'http' as const };
+        return {
+          viewer, services, requestId: (req as express.Request & { id: string }).id, transport: 'http' as const,
+          responseMediaType: req.accepts([...MEDIA_TYPES]) as ResponseMediaType | false,
+        };
       },
     }),
   );
