@@ -45,6 +45,8 @@ export interface App {
   bridge: Bridge;
   /** The graphql-ws fan-out engine (its counters are read by tests and benchmarks). */
   fanout: FanoutEngine;
+  /** From now on /readyz answers 503 (`draining`) so a balancer stops routing here; all else serves on. */
+  drain(): void;
   listen(port?: number, host?: string): Promise<number>;
   url(): string;
   close(): Promise<void>;
@@ -81,7 +83,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  let draining = false;
   app.get('/readyz', async (_req, res) => {
+    if (draining) {
+      res.status(503).json({ status: 'draining' });
+      return;
+    }
     const checks: Record<string, string> = {};
     try {
       await orm.em.fork().execute('select 1');
@@ -190,6 +197,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     services,
     bridge,
     fanout: ws.fanout,
+    drain: () => {
+      draining = true;
+    },
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -203,9 +213,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
       if (closed) return;
       closed = true;
       bridge.close();
-      io.disconnectSockets(true);
-      // Apollo's drain closes the graphql-ws sockets first: io.close() waits for the HTTP server,
-      // which would otherwise wait on them forever.
+      // Socket.IO's transports close first, without a DISCONNECT packet: a client sees a lost
+      // connection and reconnects (to another instance behind a balancer), where a server-side
+      // disconnect would make it give up; and a held long-polling request would otherwise keep
+      // Apollo's HTTP drain waiting for its whole grace period. Apollo's drain then closes the
+      // graphql-ws sockets: io.close() waits for the HTTP server, which would otherwise wait on them.
+      io.engine.close();
       await apollo.stop();
       await new Promise<void>((r) => io.close(() => r()));
       if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
