@@ -88,6 +88,9 @@ type CheckoutJson =
 
 const iso = (d: Date | string | null) => (d == null ? null : new Date(d).toISOString());
 
+/** An order as its owner reads it (`customer` is for admins), for the owner's events. */
+const ownerView = ({ userId: _owner, ...order }: Order & { userId?: string }): Order => ({ ...order, customer: null });
+
 
 /** Checkout and orders: all writes in one transaction each, events after commit. */
 export class OrderService {
@@ -245,6 +248,7 @@ export class OrderService {
       () => this.deps.hub.publish('order_status_update', {
         orderId: order.id, orderNumber: order.orderNumber, status: order.status, statusHistory: order.statusHistory,
         estimatedDelivery: order.estimatedDelivery, tracking: order.tracking, timestamp: order.updatedAt,
+        order: ownerView(order),
       }, { userId: ownerId }),
       () => this.stock.publish(changes),
       () => (REVENUE_CHANGING.has(order.status) ? this.dashboard.publishMetrics(['ordersToday', 'revenueToday']) : undefined),
