@@ -33,7 +33,8 @@ const wsClients: WsClient[] = [];
 
 async function startInstance(name: 'a' | 'b'): Promise<Shop> {
   const shop = await startTestShop({ databaseUrl, namespace, config: { port: ports[name] } });
-  shop.app.httpServer.on('request', (req) => {
+  // First in line: Express rewrites req.url while its routers run.
+  shop.app.httpServer.prependListener('request', (req) => {
     if (!req.url?.startsWith('/readyz')) served[name]++;
   });
   shops[name] = shop;
