@@ -1,7 +1,8 @@
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
-import { Client as UrqlClient, cacheExchange, fetchExchange, gql as urqlGql } from '@urql/core';
+import { Client as UrqlClient, cacheExchange, fetchExchange, gql as urqlGql, subscriptionExchange } from '@urql/core';
+import { cacheExchange as graphcache } from '@urql/exchange-graphcache';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { gqlOk, sleep, waitFor } from '../../support/clients';
@@ -78,6 +79,57 @@ describe('urql (@urql/core) with its default exchanges and fetch options', () =>
     const r = await client().query(urqlGql`query Bad { products(first: 1) { noSuchField } }`, {}).toPromise();
     expect(r.data).toBeUndefined();
     expect(r.error?.graphQLErrors.map((e) => e.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+});
+
+/** Places an order for `user` through the services' GraphQL API; returns its id. */
+async function placeOrder(user: TestUser): Promise<string> {
+  await gqlOk(shop.url, 'mutation { clearCart { id } }', {}, user.token);
+  await gqlOk(shop.url, 'mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 1) { id } }', { p: productId, v: black9 }, user.token);
+  return (await gqlOk(shop.url, 'mutation($input: CheckoutInput!) { checkout(input: $input) { id } }', { input: { shippingAddress: address } }, user.token)).checkout.id;
+}
+
+const moveOrder = (id: string, status: string) =>
+  gqlOk(shop.url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id, s: status }, admin.token);
+
+describe('urql with Graphcache (normalized) and graphql-ws subscriptions', () => {
+  it('updates a watched order query from orderStatusUpdate, without refetching', async () => {
+    const orderId = await placeOrder(alice);
+    const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: { authToken: alice.token } });
+    const client = new UrqlClient({
+      url: `${shop.url}/graphql`,
+      fetchOptions: () => ({ headers: { authorization: `Bearer ${alice.token}` } }),
+      exchanges: [
+        // History entries have no id of their own: they live inside their order.
+        graphcache({ keys: { StatusChange: () => null } }),
+        fetchExchange,
+        subscriptionExchange({
+          forwardSubscription: (request) => ({
+            subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
+          }),
+        }),
+      ],
+    });
+    cleanup.push(() => ws.dispose());
+    const seen: string[] = [];
+    const watch = client.query(urqlGql`query Order($id: ID!) { order(id: $id) { id status statusHistory { status } } }`, { id: orderId })
+      .subscribe((r) => r.data && seen.push(r.data.order.status));
+    const events: string[] = [];
+    const sub = client.subscription(urqlGql`subscription OrderStatus { orderStatusUpdate { orderId status order { id status statusHistory { status } } } }`, {})
+      .subscribe((r) => r.data && events.push(r.data.orderStatusUpdate.status));
+    cleanup.push(() => watch.unsubscribe(), () => sub.unsubscribe());
+    await waitFor(() => seen.length === 1, 5000, 'the order query');
+    expect(seen).toEqual(['pending']);
+    await sleep(400); // the subscription acknowledged over graphql-ws
+
+    const httpBefore = requests.length;
+    await moveOrder(orderId, 'confirmed');
+    await waitFor(() => events.length === 1 && seen.length === 2, 5000, 'the watched query after orderStatusUpdate');
+    await moveOrder(orderId, 'processing');
+    await waitFor(() => seen.length === 3, 5000, 'the watched query after the second move');
+    expect(seen).toEqual(['pending', 'confirmed', 'processing']);
+    // Only the test's two mutations went over HTTP: the watched query was never refetched.
+    expect(requests.length - httpBefore).toBe(2);
   });
 });
 
