@@ -176,7 +176,8 @@ describe('HAProxy (deploy/haproxy.cfg) in front of two instances', () => {
     await waitFor(() => polling.rec.connects === 1 && websocket.rec.connects === 1 && gws.connects === 1, 10_000, 'clients connected through HAProxy');
     expect(polling.s.io.engine.transport.name).toBe('polling');
     expect(websocket.s.io.engine.transport.name).toBe('websocket');
-    await sleep(300); // the graphql-ws subscription is acknowledged
+    const members = () => (['a', 'b'] as const).reduce((n, name) => n + shops[name]!.app.fanout.stats().members, 0);
+    await waitFor(() => members() === 1, 5000, 'the graphql-ws subscription registered on one instance');
     await adjust(-1);
     await waitFor(() => [polling.rec, websocket.rec, gws].every((r) => r.stock.length === 1), 5000, 'first event on every client');
 
@@ -201,8 +202,14 @@ describe('HAProxy (deploy/haproxy.cfg) in front of two instances', () => {
     const markedDownMs = Date.now() - drainStarted;
     await stopping;
     const okAtClose = http.ok;
-    await waitFor(() => polling.rec.connects === 2 && websocket.rec.connects >= 1 && websocket.s.connected && gws.connects >= 1, 10_000, 'Socket.IO clients reconnected');
-    expect(holderOf(polling.s)).not.toBe(victim);
+    // Every client is served by the other instance now: the Socket.IO sessions live there and the
+    // graphql-ws subscription is one of its fan-out members (reconnected and re-subscribed).
+    const other = victim === 'a' ? 'b' : 'a';
+    await waitFor(
+      () => [polling.s, websocket.s].every((s) => s.connected && holds(other, s.io.engine.id as string)) && shops[other]!.app.fanout.stats().members === 1,
+      10_000, 'every client served by the other instance',
+    );
+    expect(polling.rec.connects).toBe(2);
 
     await startInstance(victim);
     await waitFor(async () => (await statusOf(victim)) === 'UP', 10_000, 'the restarted instance UP again');
