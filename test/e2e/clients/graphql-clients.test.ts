@@ -5,7 +5,7 @@ import { Client as UrqlClient, cacheExchange, fetchExchange, gql as urqlGql, sub
 import { cacheExchange as graphcache } from '@urql/exchange-graphcache';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { gqlOk, sleep, waitFor } from '../../support/clients';
+import { gqlOk, waitFor } from '../../support/clients';
 import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
 import { startTestShop } from '../../support/shop';
 
@@ -115,12 +115,13 @@ describe('urql with Graphcache (normalized) and graphql-ws subscriptions', () =>
     const watch = client.query(urqlGql`query Order($id: ID!) { order(id: $id) { id status statusHistory { status } } }`, { id: orderId })
       .subscribe((r) => r.data && seen.push(r.data.order.status));
     const events: string[] = [];
+    const members = shop.app.fanout.stats().members;
     const sub = client.subscription(urqlGql`subscription OrderStatus { orderStatusUpdate { orderId status order { id status statusHistory { status } } } }`, {})
       .subscribe((r) => r.data && events.push(r.data.orderStatusUpdate.status));
     cleanup.push(() => watch.unsubscribe(), () => sub.unsubscribe());
     await waitFor(() => seen.length === 1, 5000, 'the order query');
     expect(seen).toEqual(['pending']);
-    await sleep(400); // the subscription acknowledged over graphql-ws
+    await waitFor(() => shop.app.fanout.stats().members === members + 1, 5000, 'the subscription registered');
 
     const httpBefore = requests.length;
     await moveOrder(orderId, 'confirmed');
@@ -172,6 +173,7 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
     await client.query({ query: CART });
     expect(client.readQuery<{ cart: { itemCount: number } }>({ query: CART })?.cart.itemCount).toBe(0);
 
+    const members = shop.app.fanout.stats().members;
     const statusEvents: unknown[] = [];
     const cartEvents: unknown[] = [];
     const subs = [
@@ -179,7 +181,7 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
       client.subscribe({ query: CART_SUB }).subscribe({ next: (r) => cartEvents.push(r.data) }),
     ];
     cleanup.push(() => subs.forEach((s) => s.unsubscribe()));
-    await sleep(400); // both subscriptions acknowledged over graphql-ws
+    await waitFor(() => shop.app.fanout.stats().members === members + 2, 5000, 'both subscriptions registered');
 
     const cached = () => client.cache.readFragment<{ status: string; statusHistory: Array<{ status: string }> }>({
       id: client.cache.identify({ __typename: 'Order', id: orderId }),
