@@ -157,7 +157,7 @@ describe('HAProxy (deploy/haproxy.cfg) in front of two instances', () => {
     expect(served.a - before.a + served.b - before.b).toBe(40);
   });
 
-  it('keeps a long-polling session on the instance its cookie names', async () => {
+  it('keeps a long-polling session on one instance: the one its cookie names, or by address without one', async () => {
     for (const name of ['a', 'b'] as const) {
       const open = await fetch(`${lb}/socket.io/?EIO=4&transport=polling`, { headers: { cookie: `SHOP_SRV=${name}` } });
       expect(open.status).toBe(200);
@@ -169,9 +169,15 @@ describe('HAProxy (deploy/haproxy.cfg) in front of two instances', () => {
         expect([post.status, await post.text()]).toEqual([200, 'ok']);
       }
     }
-    // Without a cookie, HAProxy hands one out with the first response.
+    // Without a cookie, HAProxy hands one out with the first response; a client that never sends
+    // it back stays on one instance by its address.
     const fresh = await fetch(`${lb}/socket.io/?EIO=4&transport=polling`);
     expect(fresh.headers.get('set-cookie')).toMatch(/^SHOP_SRV=[ab];/);
+    const { sid } = JSON.parse((await fresh.text()).slice(1));
+    for (let i = 0; i < 5; i++) {
+      const post = await fetch(`${lb}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: i ? '3' : '40' });
+      expect([post.status, await post.text()]).toEqual([200, 'ok']);
+    }
   });
 
   it('delivers events to polling and WebSocket Socket.IO clients and graphql-ws, then survives a rolling restart', async () => {
