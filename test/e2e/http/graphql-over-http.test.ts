@@ -14,7 +14,7 @@ afterAll(async () => {
 
 /**
  * graphql-http's GraphQL-over-HTTP audit against the running server: one test per audit, so a
- * failing one names itself. MUST and SHOULD must pass; a MAY is reported but not required.
+ * failing one names itself. Every MUST and SHOULD must pass; the MAY audits are optional and not run.
  */
 describe('GraphQL over HTTP (graphql-http audit)', () => {
   const audits = serverAudits({ url: () => `${shop.url}/graphql` });
