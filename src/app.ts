@@ -23,6 +23,7 @@ import type { EventHub } from './events/hub';
 import type { Outbox } from './events/outbox';
 import { graphiqlPage, graphiqlRouter } from './http/graphiql';
 import type { FanoutEngine } from './http/fanout';
+import { MEDIA_TYPES, requireJsonPost, statusByMediaTypePlugin, type ResponseMediaType } from './http/graphql-http';
 import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
 import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
@@ -49,6 +50,8 @@ export interface App {
   bridge: Bridge;
   /** The graphql-ws fan-out engine (its counters are read by tests and benchmarks). */
   fanout: FanoutEngine;
+  /** From now on /readyz answers 503 (`draining`) so a balancer stops routing here; all else serves on. */
+  drain(): void;
   listen(port?: number, host?: string): Promise<number>;
   url(): string;
   close(): Promise<void>;
@@ -85,7 +88,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  let draining = false;
   app.get('/readyz', async (_req, res) => {
+    if (draining) {
+      res.status(503).json({ status: 'draining' });
+      return;
+    }
     const checks: Record<string, string> = {};
     try {
       await orm.em.fork().execute('select 1');
@@ -120,7 +128,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     schema,
     introspection: config.introspection,
     allowBatchedHttpRequests: false,
-    csrfPrevention: true,
+    // GET is served for queries (urql's default) and never runs a mutation; authentication is a
+    // bearer token, never a cookie, so a cross-site GET acts as nobody. Non-JSON POSTs are refused
+    // by requireJsonPost (src/http/graphql-http.ts).
+    csrfPrevention: false,
     // main.ts handles SIGTERM/SIGINT; Apollo's own handlers would race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
@@ -129,6 +140,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      statusByMediaTypePlugin(),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
         // Depth, alias and cost limits once the variables are known (a page size passed as a
@@ -156,6 +168,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   }
   app.use(
     GRAPHQL_PATH,
+    requireJsonPost(),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
@@ -171,6 +184,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
           viewer: session?.viewer ?? null,
           token: session ? { id: session.tokenId, expiresAt: session.expiresAt } : undefined,
           services, requestId: (req as express.Request & { id: string }).id, transport: 'http' as const,
+          responseMediaType: req.accepts([...MEDIA_TYPES]) as ResponseMediaType | false,
         };
       },
     }),
@@ -191,6 +205,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     services,
     bridge,
     fanout: ws.fanout,
+    drain: () => {
+      draining = true;
+    },
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -204,9 +221,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
       if (closed) return;
       closed = true;
       bridge.close();
-      io.disconnectSockets(true);
-      // Apollo's drain closes the graphql-ws sockets first: io.close() waits for the HTTP server,
-      // which would otherwise wait on them forever.
+      // Socket.IO's transports close first, without a DISCONNECT packet: a client sees a lost
+      // connection and reconnects (to another instance behind a balancer), where a server-side
+      // disconnect would make it give up; and a held long-polling request would otherwise keep
+      // Apollo's HTTP drain waiting for its whole grace period. Apollo's drain then closes the
+      // graphql-ws sockets: io.close() waits for the HTTP server, which would otherwise wait on them.
+      io.engine.close();
       await apollo.stop();
       await new Promise<void>((r) => io.close(() => r()));
       if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));

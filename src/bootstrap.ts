@@ -21,6 +21,9 @@ export interface Shop {
   seed?: SeedResult;
   port: number;
   close(): Promise<void>;
+  /** The signal path: fail /readyz, keep serving for `drainMs` (in-flight work, a balancer's next
+   * health checks), then close. */
+  shutdown(drainMs: number): Promise<void>;
 }
 
 /**
@@ -49,16 +52,21 @@ export async function startShop(config: AppConfig, logger: Logger, opts: { liste
   const port = opts.listen === false ? 0 : await app.listen();
   await app.services.startBackground?.();
   let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.services.stopBackground?.();
+      await app.close();
+      await log.close();
+      await hub.close();
+      await orm.close(true);
+      await embedded?.stop();
+    })());
   return {
-    app, orm, hub, log, config, embedded, seed, port,
-    close: () =>
-      (closing ??= (async () => {
-        await app.services.stopBackground?.();
-        await app.close();
-        await log.close();
-        await hub.close();
-        await orm.close(true);
-        await embedded?.stop();
-      })()),
+    app, orm, hub, log, config, embedded, seed, port, close,
+    async shutdown(drainMs) {
+      app.drain();
+      if (drainMs > 0 && !closing) await new Promise((r) => setTimeout(r, drainMs));
+      await close();
+    },
   };
 }

@@ -27,6 +27,8 @@ export interface AppConfig {
   connectionStatsIntervalMs: number;
   presenceTimeoutMs: number;
   flashSaleTickMs: number;
+  /** On SIGTERM/SIGINT, fail /readyz and keep serving this long before closing (a balancer's grace). */
+  shutdownDrainMs: number;
   rateLimit: { points: number; windowMs: number };
   /** A Socket.IO client that reconnects within this many seconds recovers its rooms and missed events (0: recovery off). */
   socketRecoverySeconds: number;
@@ -96,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     connectionStatsIntervalMs: int('CONNECTION_STATS_INTERVAL_MS', env.CONNECTION_STATS_INTERVAL_MS, 5000),
     presenceTimeoutMs: int('PRESENCE_TIMEOUT_MS', env.PRESENCE_TIMEOUT_MS, 90000),
     flashSaleTickMs: int('FLASH_SALE_TICK_MS', env.FLASH_SALE_TICK_MS, 1000),
+    shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, 0),
     rateLimit: {
       points: int('RATE_LIMIT_POINTS', env.RATE_LIMIT_POINTS, 60),
       windowMs: int('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 10000),

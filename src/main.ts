@@ -31,10 +31,10 @@ async function main() {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    logger.info({ signal, drainMs: config.shutdownDrainMs }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), config.shutdownDrainMs + 15_000);
     force.unref();
-    shop.close().then(
+    shop.shutdown(config.shutdownDrainMs).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'shutdown failed');

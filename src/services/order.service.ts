@@ -96,6 +96,9 @@ interface PlacedFact {
 
 const iso = (d: Date | string | null) => (d == null ? null : new Date(d).toISOString());
 
+/** An order as its owner reads it (`customer` is for admins), for the owner's events. */
+const ownerView = ({ userId: _owner, ...order }: Order & { userId?: string }): Order => ({ ...order, customer: null });
+
 
 /** Checkout and orders: all writes in one transaction each, their events recorded in them. */
 export class OrderService {
@@ -258,6 +261,7 @@ export class OrderService {
         payload: {
           orderId: order.id, orderNumber: order.orderNumber, status: order.status, statusHistory: order.statusHistory,
           estimatedDelivery: order.estimatedDelivery, tracking: order.tracking, timestamp: order.updatedAt,
+          order: ownerView(order),
         },
         route: { userId: String(row.user_id) },
       }]);

@@ -11,7 +11,7 @@ import { freePort } from '../support/redis-server';
 /**
  * The real process, as `npm start` runs it: `node dist/src/main.js` against a fresh database.
  * Start-up (migrations, demo data once, printed URLs and credentials), SIGTERM/SIGINT draining to
- * exit 0, and the production refusal without JWT_SECRET.
+ * exit 0 (after failing /readyz for SHUTDOWN_DRAIN_MS), and the production refusal without JWT_SECRET.
  */
 const SECRET = 'lifecycle-secret-0123456789-0123456789-abcdef';
 
@@ -152,5 +152,19 @@ describe('process lifecycle (node dist/src/main.js)', () => {
     expect(short.out()).toMatch(/JWT_SECRET must be at least 32 characters/);
     // Nothing was listening on the port.
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  }, 60_000);
+
+  it('with SHUTDOWN_DRAIN_MS, SIGTERM fails /readyz at once, keeps serving for the drain, then exits 0', async () => {
+    const { p, url } = await launch({ SHUTDOWN_DRAIN_MS: '1500' });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const signalled = Date.now();
+    p.child.kill('SIGTERM');
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 503, 1000, '/readyz 503 after SIGTERM');
+    const draining = await fetch(`${url}/readyz`);
+    expect(await draining.json()).toEqual({ status: 'draining' });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await gqlOk(url, '{ products(first: 1) { totalCount } }')).products.totalCount).toBe(20);
+    expect(await exitWithin(p, 15_000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(1500);
   }, 60_000);
 });

@@ -31,7 +31,7 @@ const MOVE = `mutation($id: ID!, $status: OrderStatus!, $note: String, $tracking
   updateOrderStatus(orderId: $id, status: $status, note: $note, tracking: $tracking, estimatedDelivery: $eta) { ${ORDER} } }`;
 const CANCEL = `mutation($id: ID!) { cancelOrder(orderId: $id) { ${ORDER} } }`;
 const ORDER_Q = `query($id: ID!) { order(id: $id) { ${ORDER} } }`;
-const SUB = 'subscription { orderStatusUpdate { eventId orderId orderNumber status statusHistory { status note timestamp } estimatedDelivery tracking { carrier trackingNumber } timestamp } }';
+const SUB = `subscription { orderStatusUpdate { eventId orderId orderNumber status statusHistory { status note timestamp } estimatedDelivery tracking { carrier trackingNumber } timestamp order { ${ORDER} } } }`;
 const PRODUCT = `query($id: ID!) { product(id: $id) { variants { size color stock } } }`;
 
 const black9 = { size: '9', color: 'black' };
@@ -88,6 +88,9 @@ describe('order status machine', () => {
     expect(got).toEqual(sub.events.map((e) => e.orderStatusUpdate));
     expect(got[2]).toMatchObject({ orderId: order.id, orderNumber: order.orderNumber, tracking: { carrier: 'UPS' }, estimatedDelivery: eta });
     expect(got[4].statusHistory).toEqual(last.statusHistory);
+    // The order itself, as its owner reads it: what a normalized client cache merges by id.
+    expect(got.map((e) => [e.order.id, e.order.status])).toEqual(steps.map(([s]) => [order.id, s]));
+    expect(got[4].order).toEqual(own);
 
     // Bob's own move is the fence: once he has it, Alice's five would have reached him too.
     expect((await move(bobOrder.id, 'confirmed')).errors).toBeUndefined();

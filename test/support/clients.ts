@@ -9,9 +9,13 @@ export interface GqlResult<T = Record<string, any>> {
   errors?: Array<{ message: string; extensions?: Record<string, any> }>;
 }
 
-/** One GraphQL request over real HTTP (supertest). */
+/**
+ * One GraphQL request over real HTTP (supertest), accepting what current clients (urql, graphql-http)
+ * prefer: `application/graphql-response+json`, under which a refused request is a 400.
+ */
 export async function gql<T = Record<string, any>>(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>> {
-  let req = request(url).post('/graphql').set('Content-Type', 'application/json');
+  let req = request(url).post('/graphql').set('Content-Type', 'application/json')
+    .set('Accept', 'application/graphql-response+json, application/json;q=0.9');
   if (token) req = req.set('Authorization', `Bearer ${token}`);
   const res = await req.send({ query, variables });
   return { status: res.status, data: res.body?.data ?? undefined, errors: res.body?.errors };

@@ -1,4 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Order } from '../../schema/types/order.type';
 import { CartView, Customer, EventUser, StatusChange, Tracking, VariantRef, WishlistView, DurablePayload } from './common.payload';
 
 @ObjectType({ implements: DurablePayload })
@@ -52,6 +53,11 @@ export class OrderStatusUpdatePayload extends DurablePayload {
   @Field(() => String, { nullable: true }) estimatedDelivery!: string | null;
   @Field(() => Tracking, { nullable: true }) tracking!: Tracking | null;
   @Field() timestamp!: string;
+  @Field(() => Order, {
+    nullable: true,
+    description: 'The order after the move, as its owner sees it: a normalized client cache (Apollo Client, urql Graphcache) updates its cached Order by the id.',
+  })
+  order?: Order | null;
 }
 
 @ObjectType({ implements: DurablePayload })

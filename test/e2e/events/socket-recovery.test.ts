@@ -142,6 +142,9 @@ describe('Socket.IO connection state recovery on the event log', () => {
     first.close();
     for (const d of [-2, -3]) await gqlOk(a.url, ADJUST, { id: product.id, d }, admin.token);
     await gqlOk(a.url, ADD, { id: product.id }, carol.token); // a cart event: not in a room this socket is in
+    // The events were raised on a; the socket comes back on b once b has them too (else the last
+    // ones would reach it live, not by the replay this test counts).
+    await waitFor(() => b.log.current() >= a.log.current(), 5000, 'b to have delivered the events');
 
     const second = await connect();
     const got: Array<[string, any]> = [];

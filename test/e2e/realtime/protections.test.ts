@@ -141,8 +141,8 @@ describe('GraphQL operation limits', () => {
 
   it('rejects a mutation sent as a simple cross-site form POST (CSRF prevention)', async () => {
     const res = await fetch(`${shop.url}/graphql?query=${encodeURIComponent('mutation { clearCart { id } }')}`, { method: 'GET' });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(405);
     const form = await fetch(`${shop.url}/graphql`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ __typename }"}' });
-    expect(form.status).toBe(400);
+    expect(form.status).toBe(415);
   });
 });

@@ -1,0 +1,207 @@
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { getMainDefinition } from '@apollo/client/utilities';
+import { Client as UrqlClient, cacheExchange, fetchExchange, gql as urqlGql, subscriptionExchange } from '@urql/core';
+import { cacheExchange as graphcache } from '@urql/exchange-graphcache';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { gqlOk, waitFor } from '../../support/clients';
+import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
+import { startTestShop } from '../../support/shop';
+
+/**
+ * The two GraphQL clients frontends use most, set up as their documentation shows and otherwise left
+ * at their defaults, against a real instance: urql (@urql/core) and Apollo Client (HttpLink for
+ * queries and mutations, GraphQLWsLink over graphql-ws for subscriptions).
+ */
+type Shop = Awaited<ReturnType<typeof startTestShop>>;
+let shop: Shop;
+let admin: TestUser;
+let alice: TestUser;
+let productId: string;
+/** Every GraphQL request the instance received over HTTP, as it arrived. */
+const requests: Array<{ method: string; contentType?: string; accept?: string; auth: boolean }> = [];
+const cleanup: Array<() => unknown> = [];
+
+beforeAll(async () => {
+  shop = await startTestShop({ redis: false });
+  // First in line: Express rewrites req.url while its routers run.
+  shop.app.httpServer.prependListener('request', (req) => {
+    if (req.url?.startsWith('/graphql')) {
+      requests.push({ method: req.method!, contentType: req.headers['content-type'], accept: req.headers.accept, auth: Boolean(req.headers.authorization) });
+    }
+  });
+  admin = await makeAdmin(shop);
+  alice = await makeUser(shop);
+  productId = (await makeProduct(shop, [{ size: '9', color: 'black', stock: 50 }])).id;
+});
+afterAll(async () => {
+  for (const c of cleanup) await c();
+  await shop?.close();
+});
+
+const black9 = { size: '9', color: 'black' };
+const address = { name: 'Alice Runner', line1: '1 Track Road', city: 'Leeds', postalCode: 'LS1 1AA', country: 'GB' };
+
+describe('urql (@urql/core) with its default exchanges and fetch options', () => {
+  const client = () => new UrqlClient({
+    url: `${shop.url}/graphql`,
+    exchanges: [cacheExchange, fetchExchange],
+    fetchOptions: () => ({ headers: { authorization: `Bearer ${alice.token}` } }),
+  });
+
+  it('sends queries as GET without a content type, and they are answered', async () => {
+    const from = requests.length;
+    const r = await client().query(urqlGql`query Catalog($first: Int) { products(first: $first) { totalCount edges { node { id name } } } }`, { first: 5 }).toPromise();
+    expect(r.error).toBeUndefined();
+    expect(r.data.products.totalCount).toBe(1);
+    expect(r.data.products.edges[0].node.id).toBe(productId);
+    const sent = requests.slice(from);
+    expect(sent).toEqual([{ method: 'GET', contentType: undefined, accept: expect.stringMatching(/^application\/graphql-response\+json/), auth: true }]);
+  });
+
+  it('reads the signed-in user over GET with the bearer token', async () => {
+    const r = await client().query(urqlGql`query Me { me { id email } }`, {}).toPromise();
+    expect(r.error).toBeUndefined();
+    expect(r.data.me).toEqual({ __typename: 'User', id: alice.id, email: alice.email });
+  });
+
+  it('sends mutations as JSON POST, and they run', async () => {
+    const from = requests.length;
+    const r = await client().mutation(urqlGql`mutation Add($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 1) { id itemCount } }`, { p: productId, v: black9 }).toPromise();
+    expect(r.error).toBeUndefined();
+    expect(r.data.addToCart.itemCount).toBe(1);
+    expect(requests.slice(from).map((q) => [q.method, q.contentType])).toEqual([['POST', 'application/json']]);
+    await gqlOk(shop.url, 'mutation { clearCart { id } }', {}, alice.token);
+  });
+
+  it('reports a refused query as a GraphQL error with its code', async () => {
+    const r = await client().query(urqlGql`query Bad { products(first: 1) { noSuchField } }`, {}).toPromise();
+    expect(r.data).toBeUndefined();
+    expect(r.error?.graphQLErrors.map((e) => e.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+});
+
+/** Places an order for `user` through the services' GraphQL API; returns its id. */
+async function placeOrder(user: TestUser): Promise<string> {
+  await gqlOk(shop.url, 'mutation { clearCart { id } }', {}, user.token);
+  await gqlOk(shop.url, 'mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 1) { id } }', { p: productId, v: black9 }, user.token);
+  return (await gqlOk(shop.url, 'mutation($input: CheckoutInput!) { checkout(input: $input) { id } }', { input: { shippingAddress: address } }, user.token)).checkout.id;
+}
+
+const moveOrder = (id: string, status: string) =>
+  gqlOk(shop.url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id, s: status }, admin.token);
+
+describe('urql with Graphcache (normalized) and graphql-ws subscriptions', () => {
+  it('updates a watched order query from orderStatusUpdate, without refetching', async () => {
+    const orderId = await placeOrder(alice);
+    const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: { authToken: alice.token } });
+    const client = new UrqlClient({
+      url: `${shop.url}/graphql`,
+      fetchOptions: () => ({ headers: { authorization: `Bearer ${alice.token}` } }),
+      exchanges: [
+        // History entries have no id of their own: they live inside their order.
+        graphcache({ keys: { StatusChange: () => null } }),
+        fetchExchange,
+        subscriptionExchange({
+          forwardSubscription: (request) => ({
+            subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
+          }),
+        }),
+      ],
+    });
+    cleanup.push(() => ws.dispose());
+    const seen: string[] = [];
+    const watch = client.query(urqlGql`query Order($id: ID!) { order(id: $id) { id status statusHistory { status } } }`, { id: orderId })
+      .subscribe((r) => r.data && seen.push(r.data.order.status));
+    const events: string[] = [];
+    const members = shop.app.fanout.stats().members;
+    const sub = client.subscription(urqlGql`subscription OrderStatus { orderStatusUpdate { orderId status order { id status statusHistory { status } } } }`, {})
+      .subscribe((r) => r.data && events.push(r.data.orderStatusUpdate.status));
+    cleanup.push(() => watch.unsubscribe(), () => sub.unsubscribe());
+    await waitFor(() => seen.length === 1, 5000, 'the order query');
+    expect(seen).toEqual(['pending']);
+    await waitFor(() => shop.app.fanout.stats().members === members + 1, 5000, 'the subscription registered');
+
+    const httpBefore = requests.length;
+    await moveOrder(orderId, 'confirmed');
+    await waitFor(() => events.length === 1 && seen.length === 2, 5000, 'the watched query after orderStatusUpdate');
+    await moveOrder(orderId, 'processing');
+    await waitFor(() => seen.length === 3, 5000, 'the watched query after the second move');
+    expect(seen).toEqual(['pending', 'confirmed', 'processing']);
+    // Only the test's two mutations went over HTTP: the watched query was never refetched.
+    expect(requests.length - httpBefore).toBe(2);
+  });
+});
+
+describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
+  function apollo(user: TestUser) {
+    const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: { authToken: user.token } });
+    const link = ApolloLink.split(
+      ({ query }) => {
+        const def = getMainDefinition(query);
+        return def.kind === 'OperationDefinition' && def.operation === 'subscription';
+      },
+      new GraphQLWsLink(ws),
+      new HttpLink({ uri: `${shop.url}/graphql`, headers: { authorization: `Bearer ${user.token}` } }),
+    );
+    const client = new ApolloClient({ link, cache: new InMemoryCache() });
+    cleanup.push(() => client.stop(), () => ws.dispose());
+    return client;
+  }
+
+  const ORDER = gql`query Order($id: ID!) { order(id: $id) { id orderNumber status statusHistory { status } } }`;
+  const CART = gql`query Cart { cart { id itemCount subtotal } }`;
+  const STATUS_SUB = gql`subscription OrderStatus { orderStatusUpdate { orderId status order { id status statusHistory { status } } } }`;
+  const CART_SUB = gql`subscription CartUpdated { cartUpdated { action cart { id itemCount subtotal } } }`;
+
+  it('keeps the cached order and cart in step with the subscription events, without refetching', async () => {
+    const client = apollo(alice);
+    await gqlOk(shop.url, 'mutation { clearCart { id } }', {}, alice.token);
+    const add = await client.mutate({
+      mutation: gql`mutation Add($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 2) { id itemCount subtotal } }`,
+      variables: { p: productId, v: black9 },
+    });
+    expect(add.data).toMatchObject({ addToCart: { itemCount: 2, subtotal: 200 } });
+    const placed = await client.mutate<{ checkout: { id: string; status: string } }>({
+      mutation: gql`mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { id status } }`,
+      variables: { input: { shippingAddress: address } },
+    });
+    const orderId = placed.data!.checkout.id;
+    const first = await client.query<{ order: { status: string } }>({ query: ORDER, variables: { id: orderId } });
+    expect(first.data?.order.status).toBe('pending');
+    await client.query({ query: CART });
+    expect(client.readQuery<{ cart: { itemCount: number } }>({ query: CART })?.cart.itemCount).toBe(0);
+
+    const members = shop.app.fanout.stats().members;
+    const statusEvents: unknown[] = [];
+    const cartEvents: unknown[] = [];
+    const subs = [
+      client.subscribe({ query: STATUS_SUB }).subscribe({ next: (r) => statusEvents.push(r.data) }),
+      client.subscribe({ query: CART_SUB }).subscribe({ next: (r) => cartEvents.push(r.data) }),
+    ];
+    cleanup.push(() => subs.forEach((s) => s.unsubscribe()));
+    await waitFor(() => shop.app.fanout.stats().members === members + 2, 5000, 'both subscriptions registered');
+
+    const cached = () => client.cache.readFragment<{ status: string; statusHistory: Array<{ status: string }> }>({
+      id: client.cache.identify({ __typename: 'Order', id: orderId }),
+      fragment: gql`fragment CachedOrder on Order { status statusHistory { status } }`,
+    });
+    const httpBefore = requests.length;
+    for (const [i, status] of (['confirmed', 'processing'] as const).entries()) {
+      await gqlOk(shop.url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id: orderId, s: status }, admin.token);
+      await waitFor(() => statusEvents.length === i + 1, 5000, `orderStatusUpdate ${status}`);
+      const history = ['pending', 'confirmed', 'processing'].slice(0, i + 2).map((h) => ({ __typename: 'StatusChange', status: h }));
+      expect(cached()).toEqual({ __typename: 'Order', status, statusHistory: history });
+      expect(client.readQuery<{ order: { status: string } }>({ query: ORDER, variables: { id: orderId } })?.order.status).toBe(status);
+    }
+
+    // A cart change made elsewhere (another tab: a plain HTTP client) reaches the cached cart.
+    await gqlOk(shop.url, 'mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 3) { id } }', { p: productId, v: black9 }, alice.token);
+    await waitFor(() => cartEvents.length === 1, 5000, 'cartUpdated');
+    expect(client.readQuery<{ cart: { itemCount: number; subtotal: number } }>({ query: CART })?.cart).toMatchObject({ itemCount: 3, subtotal: 300 });
+    // The cache followed the events by itself: the only HTTP requests meanwhile are the test's three
+    // mutations, none from Apollo Client.
+    expect(requests.length - httpBefore).toBe(3);
+  });
+});
