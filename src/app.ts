@@ -25,7 +25,7 @@ import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
 import type { GqlContext } from './schema/context';
 import { makeFormatError } from './schema/format-error';
-import { limitsChecker } from './schema/limits';
+import { operationCheck } from './schema/admission';
 import { createServices, type Services } from './services';
 
 export interface AppDeps {
@@ -54,7 +54,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { config, orm, hub, logger } = deps;
   const services = createServices(deps);
   const schema = await buildShopSchema();
-  const checkLimits = limitsChecker(schema, config.limits);
+  const checkOperation = operationCheck(schema, config.limits);
   const formatError = makeFormatError(logger);
   const app = express();
   const httpServer = http.createServer(app);
@@ -102,7 +102,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const io = createSocketServer(httpServer, config);
   const ws = attachGraphqlWs(httpServer, {
-    schema, services, config, logger,
+    schema, services, config, logger, checkOperation,
     formatError: (e: GraphQLError) => formatError(e.toJSON(), e),
     hooks: {
       onConnect: (id, viewer) => services.presence.connected(id, 'graphql-ws', viewer),
@@ -125,14 +125,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ApolloServerPluginLandingPageDisabled(),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
-        // Depth, alias and cost limits once the variables are known (a page size passed as a
-        // variable is priced at its value); rejected before anything runs.
+        // Input text, depth, alias and cost limits once the variables are known (a page size
+        // passed as a variable is priced at its value); rejected before anything runs.
         async requestDidStart() {
           return {
             async didResolveOperation({ document, request }) {
-              const errors = checkLimits(document, request.variables ?? undefined);
+              const errors = checkOperation(document, request.variables ?? undefined);
               if (errors.length) {
-                throw new GraphQLError(errors[0].message, { extensions: { ...errors[0].extensions, http: { status: 400 } } });
+                throw new GraphQLError(errors[0].message, { nodes: errors[0].nodes, extensions: { ...errors[0].extensions, http: { status: 400 } } });
               }
             },
           };

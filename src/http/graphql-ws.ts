@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { Viewer } from '../auth/viewer';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
-import { limitsRule } from '../schema/limits';
+import type { OperationCheck } from '../schema/admission';
 import type { GqlContext } from '../schema/context';
 import type { Services } from '../services';
 import { FanoutEngine } from './fanout';
@@ -37,7 +37,12 @@ export interface GraphqlWsHooks {
  */
 export function attachGraphqlWs(
   httpServer: HttpServer,
-  opts: { schema: GraphQLSchema; services: Services; config: AppConfig; logger: Logger; formatError: (e: GraphQLError) => unknown; hooks?: GraphqlWsHooks },
+  opts: {
+    schema: GraphQLSchema; services: Services; config: AppConfig; logger: Logger;
+    /** The same check HTTP operations pass (input text, query limits). */
+    checkOperation: OperationCheck;
+    formatError: (e: GraphQLError) => unknown; hooks?: GraphqlWsHooks;
+  },
 ) {
   const { schema, services, config, logger } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
@@ -87,9 +92,10 @@ export function attachGraphqlWs(
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError('Invalid query')];
         }
-        const rules = [...specifiedRules, limitsRule(config.limits, payload.variables ?? undefined)];
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
+        const invalid = validate(schema, document, specifiedRules);
+        if (invalid.length) return invalid;
+        const refused = opts.checkOperation(document, payload.variables ?? undefined);
+        if (refused.length) return [...refused];
         const contextValue: GqlContext = {
           viewer: ctx.extra.viewer ?? null, services, requestId: randomUUID(), transport: 'ws',
           operationKey: `${payload.operationName ?? ''}\u0000${payload.query}\u0000${JSON.stringify(payload.variables ?? {})}`,

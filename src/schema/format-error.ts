@@ -26,7 +26,8 @@ export function makeFormatError(logger: Logger) {
       return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, limit: formatted.extensions.limit } };
     }
     if (code === ErrorCode.BAD_USER_INPUT || code === 'ARGUMENT_VALIDATION_ERROR') {
-      return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+      const fields = formatted.extensions?.fields;
+      return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, ...(Array.isArray(fields) ? { fields } : {}) } };
     }
     if (code && (GRAPHQL_CODES.has(code) || code in ErrorCode) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return { ...base, extensions: { code } };

@@ -90,3 +90,40 @@ describe('the query limits check is linear in the document', () => {
     expect((await wsRun(aliased)).errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'aliases' });
   });
 });
+
+describe('invalid text and explicit nulls are BAD_USER_INPUT', () => {
+  const SEARCH = 'query($s: String) { products(filter: { search: $s }) { totalCount } }';
+  const cartCount = async () => (await gqlOk(shop.url, '{ cart { itemCount } }', {}, alice.token)).cart.itemCount as number;
+
+  it('a NUL or an unpaired surrogate in a GraphQL string, literal or variable, on HTTP and graphql-ws', async () => {
+    const literal = '{ products(filter: { search: "a\\u0000" }) { totalCount } }';
+    for (const r of [await gql(shop.url, literal), await gql(shop.url, SEARCH, { s: 'a\u0000' }), await gql(shop.url, SEARCH, { s: 'x\ud800y' }), await gql(shop.url, SEARCH, { s: '\udc00' })]) {
+      expect(r.status).toBe(400);
+      expect(codeOf(r)).toBe('BAD_USER_INPUT');
+      expect(r.data).toBeUndefined();
+    }
+    const login = await gql(shop.url, 'mutation($e: String!) { login(email: $e, password: "whatever-123") { token } }', { e: 'a\u0000@example.test' });
+    expect(codeOf(login)).toBe('BAD_USER_INPUT');
+    expect((await wsRun(literal)).errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await wsRun(SEARCH, { s: 'a\u0000' })).errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    // Text outside the BMP (a surrogate pair) is ordinary text.
+    expect((await gql(shop.url, SEARCH, { s: '👟' })).data).toEqual({ products: { totalCount: 0 } });
+  });
+
+  it('a NUL or an unpaired surrogate anywhere in a Socket.IO command (value or key) changes nothing', async () => {
+    const s = await socketV4(shop.url, alice.token);
+    closers.push(() => s.close());
+    const before = await cartCount();
+    for (const payload of [
+      { productId, variant: { size: '9', color: 'black\u0000' } },
+      { productId, variant: { size: '9', color: 'black' }, ['x\u0000']: 1 },
+      { productId: `${productId}\ud800`, variant: { size: '9', color: 'black' } },
+    ]) {
+      const ack = await emitAck(s, 'cart_add_item', payload);
+      expect(ack).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT', message: expect.any(String) } });
+    }
+    expect(await emitAck(s, 'product_view', { productId, category: 'a\u0000' })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
+    expect(await emitAck(s, 'join_room', { room: `product_${productId}\u0000` })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
+    expect(await cartCount()).toBe(before);
+  });
+});
