@@ -19,6 +19,7 @@ import type { AppConfig } from './config';
 import { toClientError } from './errors';
 import type { EventHub } from './events/hub';
 import { graphiqlPage, graphiqlRouter } from './http/graphiql';
+import { answerClientErrors, errorHandler, notFoundHandler } from './http/http-errors';
 import type { FanoutEngine } from './http/fanout';
 import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
 import type { Logger } from './logger';
@@ -165,6 +166,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       },
     }),
   );
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(logger));
+  answerClientErrors(httpServer);
 
   const bridge = await startBridge(io, hub, schema, logger);
   useSocketAuth(io, services.users, logger);

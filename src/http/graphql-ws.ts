@@ -12,6 +12,7 @@ import type { Services } from '../services';
 import { FanoutEngine } from './fanout';
 import { TokenBucket } from '../bridge/rate-limit';
 import { ErrorCode } from '../errors';
+import { writeRawError } from './http-errors';
 
 export const GRAPHQL_PATH = '/graphql';
 /** A graphql-ws message larger than this closes the connection (1009). */
@@ -51,11 +52,13 @@ export function attachGraphqlWs(
     if (pathname !== GRAPHQL_PATH) return;
     const origin = req.headers.origin;
     if (config.allowedOrigins && origin && !config.allowedOrigins.includes(origin)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      writeRawError(socket, 403, ErrorCode.FORBIDDEN, 'Origin not allowed');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
+  // A handshake ws refuses (bad key, version): JSON like every other HTTP error, not ws's HTML.
+  wss.on('wsClientError', (err, socket) => writeRawError(socket, 400, ErrorCode.BAD_REQUEST, err.message));
   httpServer.on('upgrade', onUpgrade);
   const fanout = new FanoutEngine(services.deps.hub, logger);
 

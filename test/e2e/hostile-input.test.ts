@@ -1,3 +1,4 @@
+import net from 'node:net';
 import request from 'supertest';
 import { codeOf, emitAck, gql, gqlOk, socketV4, wsClient } from '../support/clients';
 import { makeProduct, makeUser, type TestUser } from '../support/fixtures';
@@ -88,6 +89,60 @@ describe('the query limits check is linear in the document', () => {
     const aliased = doublingFragments(24, 'a: __typename');
     expect((await gql(shop.url, aliased)).errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'aliases' });
     expect((await wsRun(aliased)).errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'aliases' });
+  });
+});
+
+describe('every HTTP error is JSON with a code', () => {
+  /** A GraphQL-shaped JSON error with this code and nothing of the server's insides. */
+  const expectCodedJson = (res: { status: number; headers: Record<string, string>; text: string }, status: number, code: string) => {
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = JSON.parse(res.text);
+    expect(body).toEqual({ errors: [{ message: expect.any(String), extensions: { code } }] });
+    expect(res.text).not.toMatch(/<html|<pre|\bat [\w.]+ \(|node_modules|\/work\/|\.ts:\d/i);
+  };
+
+  const probe = async (url: string) => {
+    expectCodedJson(await request(url).post('/graphql').set('Content-Type', 'application/json').send('{"query": "{ __typename ', ), 400, 'BAD_REQUEST');
+    const big = JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(1_100_000) } });
+    expectCodedJson(await request(url).post('/graphql').set('Content-Type', 'application/json').send(big), 413, 'BAD_REQUEST');
+    expectCodedJson(await request(url).get('/no/such/route'), 404, 'NOT_FOUND');
+    expectCodedJson(await request(url).post('/healthz/x').send({}), 404, 'NOT_FOUND');
+    expectCodedJson(await request(url).post('/graphql').set('Content-Type', 'application/json').set('Content-Encoding', 'bogus').send('{}'), 415, 'BAD_REQUEST');
+    expectCodedJson(await request(url).get('/graphql').query({ query: '{ __typename }' }).set('Accept', 'application/json'), 400, 'BAD_REQUEST');
+  };
+
+  it('in test mode: malformed JSON 400, oversized body 413, unknown route 404, bad encoding 415, CSRF refusal', async () => {
+    await probe(shop.url);
+  });
+
+  it.each([['production'], ['development']])('the same with NODE_ENV=%s', async (nodeEnv) => {
+    const other = await startTestShop({
+      redis: false, databaseUrl: shop.databaseUrl,
+      config: { nodeEnv, production: nodeEnv === 'production', ide: nodeEnv !== 'production', introspection: nodeEnv !== 'production' },
+    });
+    try {
+      await probe(other.url);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answers a request Node cannot parse, and a refused WebSocket handshake, with JSON', async () => {
+    const raw = (text: string) => new Promise<string>((resolve, reject) => {
+      const sock = net.connect(shop.port, '127.0.0.1', () => sock.write(text));
+      let got = '';
+      sock.on('data', (d) => (got += d));
+      sock.on('end', () => resolve(got));
+      sock.on('error', reject);
+    });
+    const bad = await raw('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+    expect(bad).toMatch(/^HTTP\/1\.1 400/);
+    expect(bad).toMatch(/Content-Type: application\/json/);
+    expect(JSON.parse(bad.split('\r\n\r\n')[1]).errors[0].extensions.code).toBe('BAD_REQUEST');
+    const handshake = await raw('GET /graphql HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    expect(handshake).toMatch(/^HTTP\/1\.1 400/);
+    expect(JSON.parse(handshake.split('\r\n\r\n')[1]).errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 });
 
