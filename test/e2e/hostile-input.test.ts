@@ -181,4 +181,21 @@ describe('invalid text and explicit nulls are BAD_USER_INPUT', () => {
     expect(await emitAck(s, 'join_room', { room: `product_${productId}\u0000` })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
     expect(await cartCount()).toBe(before);
   });
+
+  it('cart_add_item with quantity null (what JSON makes of Infinity and NaN) is refused; omitted adds one', async () => {
+    const s = await socketV4(shop.url, alice.token);
+    closers.push(() => s.close());
+    await gqlOk(shop.url, 'mutation { clearCart { itemCount } }', {}, alice.token);
+    const variant = { size: '9', color: 'black' };
+    for (const quantity of [null, Infinity, NaN]) {
+      expect(await emitAck(s, 'cart_add_item', { productId, variant, quantity })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
+    }
+    expect(await cartCount()).toBe(0);
+    const add = `mutation($q: Int) { addToCart(productId: "${productId}", variant: { size: "9", color: "black" }, quantity: $q) { itemCount } }`;
+    expect(codeOf(await gql(shop.url, add, { q: null }, alice.token))).toBe('BAD_USER_INPUT');
+    expect(await cartCount()).toBe(0);
+    expect(await emitAck(s, 'cart_add_item', { productId, variant })).toMatchObject({ ok: true });
+    expect((await gqlOk(shop.url, add, {}, alice.token)).addToCart.itemCount).toBe(2);
+    expect(await emitAck(s, 'product_view', { productId, duration: null })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
+  });
 });
