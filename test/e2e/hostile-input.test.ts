@@ -1,5 +1,6 @@
 import net from 'node:net';
 import request from 'supertest';
+import ioV2 from 'socket.io-client-v2';
 import { codeOf, emitAck, gql, gqlOk, socketV4, wsClient } from '../support/clients';
 import { makeProduct, makeUser, type TestUser } from '../support/fixtures';
 import { startTestShop } from '../support/shop';
@@ -197,5 +198,38 @@ describe('invalid text and explicit nulls are BAD_USER_INPUT', () => {
     expect(await emitAck(s, 'cart_add_item', { productId, variant })).toMatchObject({ ok: true });
     expect((await gqlOk(shop.url, add, {}, alice.token)).addToCart.itemCount).toBe(2);
     expect(await emitAck(s, 'product_view', { productId, duration: null })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
+  });
+});
+
+describe('a signed-out client that sends an empty or "null" token is anonymous', () => {
+  const v2Connect = (query: Record<string, unknown>) => new Promise<ReturnType<typeof ioV2>>((resolve, reject) => {
+    const s = ioV2(shop.url, { transports: ['websocket'], query, reconnection: false, forceNew: true });
+    closers.push(() => s.close());
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+    s.once('connect_error', reject);
+  });
+
+  it.each([
+    ['token: null', { token: null }],
+    ['token: "null"', { token: 'null' }],
+    ['token: undefined', { token: undefined }],
+    ['token: "undefined"', { token: 'undefined' }],
+    ['token: ""', { token: '' }],
+  ])('a v2 client with query %s connects anonymously', async (_w, query) => {
+    const s = await v2Connect(query);
+    const joined = await new Promise<any>((resolve) => s.emit('join_room', { room: 'admin' }, resolve));
+    expect(joined).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    const view = await new Promise<any>((resolve) => s.emit('product_view', { productId }, resolve));
+    expect(view).toMatchObject({ ok: true, data: { userId: null } });
+  });
+
+  it('a v4 client with an empty auth.token is anonymous; an empty auth.token does not hide the Authorization header', async () => {
+    const anon = await socketV4(shop.url, undefined, { auth: { token: '' } });
+    closers.push(() => anon.close());
+    expect(await emitAck(anon, 'join_room', { room: `user_${alice.id}` })).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    const signed = await socketV4(shop.url, undefined, { auth: { token: '' }, transports: ['polling'], extraHeaders: { Authorization: `Bearer ${alice.token}` } });
+    closers.push(() => signed.close());
+    expect(await emitAck(signed, 'join_room', { room: `user_${alice.id}` })).toMatchObject({ ok: true });
   });
 });
