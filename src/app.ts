@@ -26,7 +26,7 @@ import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
 import type { GqlContext } from './schema/context';
 import { makeFormatError } from './schema/format-error';
-import { operationCheck } from './schema/admission';
+import { httpSubscriptionGuard, operationCheck } from './schema/admission';
 import { createServices, type Services } from './services';
 
 export interface AppDeps {
@@ -111,8 +111,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
   });
 
+  const subscriptionGuard = httpSubscriptionGuard();
   const apollo = new ApolloServer<GqlContext>({
     schema,
+    validationRules: [subscriptionGuard.rule],
     introspection: config.introspection,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
@@ -124,6 +126,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      subscriptionGuard.plugin,
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
         // Input text, depth, alias and cost limits once the variables are known (a page size

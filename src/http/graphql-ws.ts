@@ -1,4 +1,4 @@
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { Viewer } from '../auth/viewer';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
-import type { OperationCheck } from '../schema/admission';
+import { validateDocument, type OperationCheck } from '../schema/admission';
 import type { GqlContext } from '../schema/context';
 import type { Services } from '../services';
 import { FanoutEngine } from './fanout';
@@ -95,7 +95,7 @@ export function attachGraphqlWs(
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError('Invalid query')];
         }
-        const invalid = validate(schema, document, specifiedRules);
+        const invalid = validateDocument(schema, document);
         if (invalid.length) return invalid;
         const refused = opts.checkOperation(document, payload.variables ?? undefined);
         if (refused.length) return [...refused];

@@ -1,4 +1,5 @@
-import { GraphQLError, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError, Kind, parse, specifiedRules, validate, visit, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { ErrorCode } from '../errors';
 import { INVALID_TEXT_MESSAGE, invalidTextError, isValidText } from '../services/validation';
 import { limitsChecker, type QueryLimits } from './limits';
@@ -36,5 +37,52 @@ export function operationCheck(schema: GraphQLSchema, limits: QueryLimits): Oper
     const text = invalidTextError(variables, 'variables');
     if (text) return [new GraphQLError(text.message, { extensions: { code: text.code, ...text.details } })];
     return checkLimits(document, variables);
+  };
+}
+
+/**
+ * `validate()` that reports what graphql-js throws instead of reporting: its single-root-field rule
+ * for subscriptions evaluates `@skip`/`@include` while validating, and an `if` that is not a Boolean
+ * literal or a variable without a value (there are no values yet) throws out of `validate`.
+ */
+export function validateDocument(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] {
+  try {
+    return validate(schema, document, specifiedRules);
+  } catch (err) {
+    if (err instanceof GraphQLError) return [err];
+    throw err;
+  }
+}
+
+const SUBSCRIPTION_OVER_HTTP = 'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP';
+
+/**
+ * HTTP serves no subscriptions (graphql-ws on the same path does). Apollo would run a subscription
+ * document as a query (INTERNAL_SERVER_ERROR from the subscription field) or, through the throw
+ * `validateDocument` describes, answer 500 before that. Apollo's validation offers no hook to catch
+ * it, so before validation a document with a subscription operation is swapped for a stand-in whose
+ * only validation error says where subscriptions are served: 400 GRAPHQL_VALIDATION_FAILED.
+ */
+export function httpSubscriptionGuard(): { plugin: ApolloServerPlugin<any>; rule: ValidationRule } {
+  const refusals = new WeakMap<DocumentNode, GraphQLError>();
+  return {
+    plugin: {
+      async requestDidStart() {
+        return {
+          async validationDidStart(ctx) {
+            const subscription = ctx.document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'subscription');
+            if (!subscription) return;
+            const standIn = parse('{ __typename }');
+            refusals.set(standIn, new GraphQLError(SUBSCRIPTION_OVER_HTTP, { nodes: subscription }));
+            (ctx as { document: DocumentNode }).document = standIn;
+          },
+        };
+      },
+    },
+    rule: (context) => {
+      const refusal = refusals.get(context.getDocument());
+      if (refusal) context.reportError(refusal);
+      return {};
+    },
   };
 }

@@ -201,6 +201,30 @@ describe('invalid text and explicit nulls are BAD_USER_INPUT', () => {
   });
 });
 
+describe('subscription documents', () => {
+  const SUB = 'subscription($b: Boolean!) { inventoryUpdate @include(if: $b) { productId } }';
+
+  it('over HTTP are refused with a coded 400, including ones graphql-js throws on while validating', async () => {
+    for (const query of ['subscription { inventoryUpdate { productId } }', SUB, 'subscription { inventoryUpdate @skip(if: "x") { productId } }']) {
+      const r = await gql(shop.url, query, { b: true });
+      expect(r.status).toBe(400);
+      expect(r.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/WebSocket/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    }
+  });
+
+  it('over graphql-ws: one graphql-js throws on is refused with a coded error and the connection stays open', async () => {
+    const c = wsClient(shop.wsUrl);
+    closers.push(() => c.dispose());
+    let closed = false;
+    c.on('closed', () => (closed = true));
+    const refused = await new Promise<any>((resolve) => c.subscribe({ query: SUB, variables: { b: true } }, { next: resolve, error: resolve, complete: () => undefined }));
+    expect(refused).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+    const next = await new Promise<any>((resolve) => c.subscribe({ query: '{ __typename }' }, { next: resolve, error: resolve, complete: () => undefined }));
+    expect(next).toEqual({ data: { __typename: 'Query' } });
+    expect(closed).toBe(false);
+  });
+});
+
 describe('a signed-out client that sends an empty or "null" token is anonymous', () => {
   const v2Connect = (query: Record<string, unknown>) => new Promise<ReturnType<typeof ioV2>>((resolve, reject) => {
     const s = ioV2(shop.url, { transports: ['websocket'], query, reconnection: false, forceNew: true });
