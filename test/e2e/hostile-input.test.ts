@@ -225,6 +225,19 @@ describe('subscription documents', () => {
   });
 });
 
+describe("values GraphQL itself refuses before any field runs are the client's", () => {
+  it('a null for @include(if:) through a variable with a default, on HTTP', async () => {
+    const r = await gql(shop.url, 'query($b: Boolean = true) { ... @include(if: $b) { __typename } }', { b: null });
+    expect(r.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/must not be null/), extensions: { code: 'BAD_USER_INPUT' } })]);
+  });
+
+  it('a variable of the wrong type, on graphql-ws as on HTTP', async () => {
+    const q = 'query($n: Int) { products(first: $n) { totalCount } }';
+    expect(codeOf(await gql(shop.url, q, { n: 'ten' }))).toBe('BAD_USER_INPUT');
+    expect((await wsRun(q, { n: 'ten' })).errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+  });
+});
+
 describe('a signed-out client that sends an empty or "null" token is anonymous', () => {
   const v2Connect = (query: Record<string, unknown>) => new Promise<ReturnType<typeof ioV2>>((resolve, reject) => {
     const s = ioV2(shop.url, { transports: ['websocket'], query, reconnection: false, forceNew: true });
