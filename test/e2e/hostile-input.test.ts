@@ -265,7 +265,7 @@ describe('a signed-out client that sends an empty or "null" token is anonymous',
     const anon = await socketV4(shop.url, undefined, { auth: { token: '' } });
     closers.push(() => anon.close());
     expect(await emitAck(anon, 'join_room', { room: `user_${alice.id}` })).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
-    const signed = await socketV4(shop.url, undefined, { auth: { token: '' }, transports: ['polling'], extraHeaders: { Authorization: `Bearer ${alice.token}` } });
+    const signed = await socketV4(shop.url, undefined, { auth: { token: '' }, extraHeaders: { Authorization: `Bearer ${alice.token}` } });
     closers.push(() => signed.close());
     expect(await emitAck(signed, 'join_room', { room: `user_${alice.id}` })).toMatchObject({ ok: true });
   });
