@@ -22,6 +22,7 @@ import type { EventLog } from './events/event-log';
 import type { EventHub } from './events/hub';
 import type { Outbox } from './events/outbox';
 import { graphiqlPage, graphiqlRouter } from './http/graphiql';
+import { answerClientErrors, errorHandler, notFoundHandler } from './http/http-errors';
 import type { FanoutEngine } from './http/fanout';
 import { MEDIA_TYPES, requireJsonPost, statusByMediaTypePlugin, type ResponseMediaType } from './http/graphql-http';
 import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
@@ -29,7 +30,7 @@ import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
 import type { GqlContext } from './schema/context';
 import { makeFormatError } from './schema/format-error';
-import { limitsChecker } from './schema/limits';
+import { httpSubscriptionGuard, operationCheck } from './schema/admission';
 import { createServices, type Services } from './services';
 
 export interface AppDeps {
@@ -62,7 +63,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { config, orm, hub, logger } = deps;
   const services = createServices(deps);
   const schema = await buildShopSchema();
-  const checkLimits = limitsChecker(schema, config.limits);
+  const checkOperation = operationCheck(schema, config.limits);
   const formatError = makeFormatError(logger);
   const app = express();
   const httpServer = http.createServer(app);
@@ -116,7 +117,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const sessions = deps.redis ? new RedisSessionStore(deps.redis, config.redisNamespace, logger) : new MemorySessionStore();
   const io = createSocketServer(httpServer, config, recoveryAdapter(sessions, deps.log, config.socketRecoverySeconds));
   const ws = attachGraphqlWs(httpServer, {
-    schema, services, config, logger,
+    schema, services, config, logger, checkOperation,
     formatError: (e: GraphQLError) => formatError(e.toJSON(), e),
     hooks: {
       onConnect: (id, viewer) => services.presence.connected(id, 'graphql-ws', viewer),
@@ -124,8 +125,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
   });
 
+  const subscriptionGuard = httpSubscriptionGuard();
   const apollo = new ApolloServer<GqlContext>({
     schema,
+    validationRules: [subscriptionGuard.rule],
     introspection: config.introspection,
     allowBatchedHttpRequests: false,
     // GET is served for queries (urql's default) and never runs a mutation; authentication is a
@@ -141,16 +144,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       statusByMediaTypePlugin(),
+      subscriptionGuard.plugin,
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
-        // Depth, alias and cost limits once the variables are known (a page size passed as a
-        // variable is priced at its value); rejected before anything runs.
+        // Input text, depth, alias and cost limits once the variables are known (a page size
+        // passed as a variable is priced at its value); rejected before anything runs.
         async requestDidStart() {
           return {
             async didResolveOperation({ document, request }) {
-              const errors = checkLimits(document, request.variables ?? undefined);
+              const errors = checkOperation(document, request.variables ?? undefined);
               if (errors.length) {
-                throw new GraphQLError(errors[0].message, { extensions: { ...errors[0].extensions, http: { status: 400 } } });
+                throw new GraphQLError(errors[0].message, { nodes: errors[0].nodes, extensions: { ...errors[0].extensions, http: { status: 400 } } });
               }
             },
           };
@@ -189,6 +193,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       },
     }),
   );
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(logger));
+  answerClientErrors(httpServer);
 
   const bridge = await startBridge(io, deps.log, schema, logger);
   useSocketAuth(io, services.users, logger);

@@ -1,5 +1,7 @@
 /** The one catalogue of error codes clients see, on every transport (CONTRACT §2). */
 export const ErrorCode = {
+  /** A request the server cannot read: malformed or oversized body, refused as cross-site (CSRF). */
+  BAD_REQUEST: 'BAD_REQUEST',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
@@ -14,6 +16,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Safe default message per code: what a client sees when the thrower gives none. */
 export const errorMessages: Record<ErrorCode, string> = {
+  BAD_REQUEST: 'Malformed request',
   UNAUTHENTICATED: 'Authentication required',
   FORBIDDEN: 'You are not allowed to do this',
   BAD_USER_INPUT: 'Invalid input',

@@ -4,9 +4,18 @@ import { toClientError } from '../errors';
 import type { Logger } from '../logger';
 import type { UserService } from '../services/user.service';
 
-/** The token a Socket.IO client sent: `auth.token`, the Authorization header, or `?token=` (v2 clients). */
+/**
+ * What a signed-out client sends for "no token": nothing, an empty string, or what its language
+ * made of a missing value (a v2 client puts `query: { token: null }` on the URL as the text `null`).
+ */
+const noToken = (v: unknown) => v == null || (typeof v === 'string' && ['', 'null', 'undefined'].includes(v.trim()));
+
+/**
+ * The token a Socket.IO client sent: the first present of `auth.token`, the Authorization header and
+ * `?token=` (v2 clients); undefined (anonymous) when none is.
+ */
 export function socketToken(handshake: { auth?: Record<string, unknown>; headers: IncomingMessage['headers']; query: Record<string, unknown> }): unknown {
-  return handshake.auth?.token ?? handshake.headers.authorization ?? handshake.query?.token;
+  return [handshake.auth?.token, handshake.headers.authorization, handshake.query?.token].find((v) => !noToken(v));
 }
 
 /**

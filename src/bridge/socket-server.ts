@@ -9,6 +9,7 @@ import { formatEventId } from '../events/event-log';
 import { rooms } from '../events/rooms';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
+import { invalidTextError } from '../services/validation';
 import type { Bridge } from './bridge';
 import type { RecoveredState, SessionStore } from './recovery';
 import type { Command, CommandContext, ShopSocket } from './commands/command';
@@ -247,6 +248,8 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
       try {
         if (!bucket.take()) throw new AppError(ErrorCode.RATE_LIMITED, 'Too many messages, slow down');
         if (sizeOf(data) > MAX_COMMAND_BYTES) throw new AppError(ErrorCode.BAD_USER_INPUT, `Payload larger than ${MAX_COMMAND_BYTES} bytes`);
+        const text = invalidTextError(data, 'payload');
+        if (text) throw text;
       } catch (err) {
         return fail(err);
       }

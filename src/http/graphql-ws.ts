@@ -1,5 +1,5 @@
 import {
-  getOperationAST, GraphQLError, Kind, parse, specifiedRules, subscribe, validate,
+  getOperationAST, GraphQLError, Kind, parse, subscribe,
   type ExecutionArgs, type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
@@ -10,12 +10,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Viewer } from '../auth/viewer';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
-import { limitsRule } from '../schema/limits';
+import { validateDocument, type OperationCheck } from '../schema/admission';
 import type { GqlContext } from '../schema/context';
 import type { Services } from '../services';
 import { FanoutEngine, type FanoutTarget } from './fanout';
 import { TokenBucket } from '../bridge/rate-limit';
 import { ErrorCode } from '../errors';
+import { writeRawError } from './http-errors';
 
 export const GRAPHQL_PATH = '/graphql';
 /** A graphql-ws message larger than this closes the connection (1009). */
@@ -71,7 +72,12 @@ export interface GraphqlWsHooks {
  */
 export function attachGraphqlWs(
   httpServer: HttpServer,
-  opts: { schema: GraphQLSchema; services: Services; config: AppConfig; logger: Logger; formatError: (e: GraphQLError) => unknown; hooks?: GraphqlWsHooks },
+  opts: {
+    schema: GraphQLSchema; services: Services; config: AppConfig; logger: Logger;
+    /** The same check HTTP operations pass (input text, query limits). */
+    checkOperation: OperationCheck;
+    formatError: (e: GraphQLError) => unknown; hooks?: GraphqlWsHooks;
+  },
 ) {
   const { schema, services, config, logger } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
@@ -80,11 +86,13 @@ export function attachGraphqlWs(
     if (pathname !== GRAPHQL_PATH) return;
     const origin = req.headers.origin;
     if (config.allowedOrigins && origin && !config.allowedOrigins.includes(origin)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      writeRawError(socket, 403, ErrorCode.FORBIDDEN, 'Origin not allowed');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
+  // A handshake ws refuses (bad key, version): JSON like every other HTTP error, not ws's HTML.
+  wss.on('wsClientError', (err, socket) => writeRawError(socket, 400, ErrorCode.BAD_REQUEST, err.message));
   httpServer.on('upgrade', onUpgrade);
   const fanout = new FanoutEngine(services.deps.log, logger);
   /** Where each operation's results go: transport facts, kept out of the GraphQL context. */
@@ -185,9 +193,10 @@ export function attachGraphqlWs(
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError('Invalid query')];
         }
-        const rules = [...specifiedRules, limitsRule(config.limits, payload.variables ?? undefined)];
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
+        const invalid = validateDocument(schema, document);
+        if (invalid.length) return invalid;
+        const refused = opts.checkOperation(document, payload.variables ?? undefined);
+        if (refused.length) return [...refused];
         const lastEventId = ctx.connectionParams?.lastEventId;
         const contextValue: GqlContext = {
           viewer: ctx.extra.viewer ?? null, token: ctx.extra.token, services, requestId: randomUUID(), transport: 'ws',

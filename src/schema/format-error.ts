@@ -4,6 +4,9 @@ import type { Logger } from '../logger';
 
 const GRAPHQL_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
 
+/** An error GraphQL raised itself, possibly around another of its own, with nothing else inside. */
+const raisedByGraphql = (e: unknown): boolean => e instanceof GraphQLError && (e.originalError == null || raisedByGraphql(e.originalError));
+
 /**
  * Maps any error to what a client may see: AppErrors keep their code and message; type-graphql
  * argument validation and GraphQL's own input coercion become BAD_USER_INPUT; anything else is
@@ -26,10 +29,17 @@ export function makeFormatError(logger: Logger) {
       return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, limit: formatted.extensions.limit } };
     }
     if (code === ErrorCode.BAD_USER_INPUT || code === 'ARGUMENT_VALIDATION_ERROR') {
-      return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+      const fields = formatted.extensions?.fields;
+      return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT, ...(Array.isArray(fields) ? { fields } : {}) } };
     }
     if (code && (GRAPHQL_CODES.has(code) || code in ErrorCode) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       return { ...base, extensions: { code } };
+    }
+    if (error instanceof GraphQLError && raisedByGraphql(error) && !formatted.path) {
+      // GraphQL's own refusals of the request before any field runs are the client's, whatever code
+      // Apollo gave them: a variable a scalar refuses (wrapped around the scalar's error), a null
+      // for a directive's non-null argument.
+      return { ...base, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
     if (!original && error instanceof GraphQLError) {
       // Errors GraphQL raises itself (bad variables, unknown fields at execution) are the client's.

@@ -1,7 +1,7 @@
 import {
-  GraphQLError, Kind, getNamedType, isListType, getNullableType, validate, visit, type DocumentNode, type GraphQLSchema,
-  type ASTVisitor, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type SelectionSetNode, type ValidationContext,
-  type ValueNode, type GraphQLCompositeType, isCompositeType, isObjectType, isInterfaceType,
+  GraphQLError, Kind, getNamedType, isListType, getNullableType, visit, type DocumentNode, type GraphQLSchema,
+  type FieldNode, type FragmentDefinitionNode, type GraphQLField, type SelectionSetNode, type ValidationContext,
+  type ValueNode, type GraphQLCompositeType, type ASTVisitor, isCompositeType, isObjectType, isInterfaceType,
 } from 'graphql';
 
 export interface QueryLimits {
@@ -11,12 +11,14 @@ export interface QueryLimits {
   maxCost: number;
 }
 
+export type LimitName = 'depth' | 'aliases' | 'cost';
+
 const DEFAULT_LIST_SIZE = 10;
 const MAX_PAGE = 100;
 /** Lists inside a connection: the connection's `first` already counted them. */
 const CONNECTION_LISTS = new Set(['edges', 'nodes']);
 
-const reject = (message: string, limit: string) =>
+const reject = (message: string, limit: LimitName) =>
   new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', limit } });
 
 function intArg(node: FieldNode, name: string, variables: Record<string, unknown> | undefined): number | undefined {
@@ -26,67 +28,118 @@ function intArg(node: FieldNode, name: string, variables: Record<string, unknown
   if (v.kind === Kind.INT) return Number(v.value);
   if (v.kind === Kind.VARIABLE) {
     const val = variables?.[v.name.value];
-    // Validation runs before variables are known: assume the largest page.
+    // Before the variables are known: assume the largest page.
     return typeof val === 'number' ? val : MAX_PAGE;
   }
   return undefined;
 }
 
-/**
- * Depth, alias and cost limits as one validation rule: an operation over any of them is rejected
- * before it runs. Fragment cycles are already rejected by GraphQL's own rules.
- */
-export function limitsRule(limits: QueryLimits, variables?: Record<string, unknown>) {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
-    const schema = context.getSchema();
+/** What a selection set adds up to: its cost, its depth below its owner, the aliases in it. */
+interface Measure {
+  cost: number;
+  depth: number;
+  aliases: number;
+}
 
-    const walk = (set: SelectionSetNode, type: GraphQLCompositeType | null, depth: number, seen: Set<string>, acc: { depth: number; aliases: number }): number => {
-      let cost = 0;
-      for (const sel of set.selections) {
-        if (sel.kind === Kind.FIELD) {
-          if (sel.alias) acc.aliases++;
-          const name = sel.name.value;
-          if (name.startsWith('__')) continue;
+/** Thrown out of the walk at the first limit exceeded: nothing more needs to be looked at. */
+class Exceeded {
+  constructor(readonly limit: LimitName, readonly value: number) {}
+}
+
+const messages: Record<LimitName, (value: number, limits: QueryLimits) => string> = {
+  depth: (v, l) => `Query is too deep: ${v} levels, at most ${l.maxDepth} allowed`,
+  aliases: (v, l) => `Too many aliases: ${v}, at most ${l.maxAliases} allowed`,
+  cost: (v, l) => `Query is too expensive: cost at least ${v}, budget ${l.maxCost}`,
+};
+
+/**
+ * Checks every operation of a document against the depth, alias and cost limits; the first limit
+ * exceeded is the answer. Linear in the document: each fragment is measured once and its measure
+ * reused at every spread (a fragment spread twice per level would otherwise be walked 2^levels
+ * times), and the walk stops at the first limit exceeded. A spread of a fragment that is being
+ * measured (a cycle, which GraphQL's own rules refuse) or of an unknown fragment adds nothing.
+ */
+export function checkLimits(schema: GraphQLSchema, document: DocumentNode, limits: QueryLimits, variables?: Record<string, unknown>): GraphQLError | null {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  const measured = new Map<string, Measure>();
+  const measuring = new Set<string>();
+
+  const over = (m: Measure) => {
+    if (m.depth > limits.maxDepth) throw new Exceeded('depth', m.depth);
+    if (m.aliases > limits.maxAliases) throw new Exceeded('aliases', m.aliases);
+    if (m.cost > limits.maxCost) throw new Exceeded('cost', m.cost);
+  };
+
+  const fragment = (name: string): Measure | undefined => {
+    const known = measured.get(name);
+    if (known) return known;
+    const def = fragments.get(name);
+    if (!def || measuring.has(name)) return undefined;
+    measuring.add(name);
+    const t = schema.getType(def.typeCondition.name.value);
+    const m = selectionSet(def.selectionSet, t && isCompositeType(t) ? t : null);
+    measuring.delete(name);
+    measured.set(name, m);
+    return m;
+  };
+
+  const selectionSet = (set: SelectionSetNode, type: GraphQLCompositeType | null): Measure => {
+    const m: Measure = { cost: 0, depth: 0, aliases: 0 };
+    for (const sel of set.selections) {
+      let part: Measure | undefined;
+      if (sel.kind === Kind.FIELD) {
+        if (sel.alias) m.aliases++;
+        const name = sel.name.value;
+        if (!name.startsWith('__')) {
           let field: GraphQLField<unknown, unknown> | undefined;
           if (type && (isObjectType(type) || isInterfaceType(type))) field = type.getFields()[name];
           const fieldType = field?.type;
           const isList = fieldType ? isListType(getNullableType(fieldType)) : false;
           const named = fieldType ? getNamedType(fieldType) : null;
-          const d = depth + 1;
-          acc.depth = Math.max(acc.depth, d);
-          let childCost = 0;
-          if (sel.selectionSet) childCost = walk(sel.selectionSet, named && isCompositeType(named) ? named : null, d, seen, acc);
+          const child = sel.selectionSet ? selectionSet(sel.selectionSet, named && isCompositeType(named) ? named : null) : undefined;
           const first = intArg(sel, 'first', variables);
           const multiplier = first !== undefined ? Math.max(1, first) : isList && !CONNECTION_LISTS.has(name) ? DEFAULT_LIST_SIZE : 1;
-          cost += 1 + multiplier * childCost;
-        } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-          const t = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;
-          cost += walk(sel.selectionSet, t && isCompositeType(t) ? t : type, depth, seen, acc);
-        } else {
-          const frag = fragments.get(sel.name.value);
-          if (!frag || seen.has(frag.name.value)) continue;
-          const t = schema.getType(frag.typeCondition.name.value);
-          const next = new Set(seen).add(frag.name.value);
-          cost += walk(frag.selectionSet, t && isCompositeType(t) ? t : type, depth, next, acc);
+          part = { cost: 1 + multiplier * (child?.cost ?? 0), depth: 1 + (child?.depth ?? 0), aliases: child?.aliases ?? 0 };
         }
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        const t = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;
+        part = selectionSet(sel.selectionSet, t && isCompositeType(t) ? t : type);
+      } else {
+        part = fragment(sel.name.value);
       }
-      return cost;
-    };
+      if (part) {
+        m.cost += part.cost;
+        m.depth = Math.max(m.depth, part.depth);
+        m.aliases += part.aliases;
+      }
+      // A part's depth, aliases and cost only grow on the way up: over here is over for the operation.
+      over(m);
+    }
+    return m;
+  };
 
-    return {
-      OperationDefinition(node) {
-        const root = node.operation === 'query' ? schema.getQueryType() : node.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-        const acc = { depth: 0, aliases: 0 };
-        const cost = walk(node.selectionSet, root ?? null, 0, new Set(), acc);
-        if (acc.depth > limits.maxDepth) context.reportError(reject(`Query is too deep: ${acc.depth} levels, at most ${limits.maxDepth} allowed`, 'depth'));
-        if (acc.aliases > limits.maxAliases) context.reportError(reject(`Too many aliases: ${acc.aliases}, at most ${limits.maxAliases} allowed`, 'aliases'));
-        if (cost > limits.maxCost) context.reportError(reject(`Query is too expensive: cost ${cost}, budget ${limits.maxCost}`, 'cost'));
-      },
-    };
+  try {
+    for (const def of document.definitions) {
+      if (def.kind !== Kind.OPERATION_DEFINITION) continue;
+      const root = def.operation === 'query' ? schema.getQueryType() : def.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+      selectionSet(def.selectionSet, root ?? null);
+    }
+  } catch (err) {
+    if (err instanceof Exceeded) return reject(messages[err.limit](err.value, limits), err.limit);
+    throw err;
+  }
+  return null;
+}
+
+/** The same check as a validation rule (for `validate()` next to GraphQL's own rules). */
+export function limitsRule(limits: QueryLimits, variables?: Record<string, unknown>) {
+  return (context: ValidationContext): ASTVisitor => {
+    const error = checkLimits(context.getSchema(), context.getDocument(), limits, variables);
+    if (error) context.reportError(error);
+    return {};
   };
 }
 
@@ -113,7 +166,8 @@ export function limitsChecker(schema: GraphQLSchema, limits: QueryLimits) {
     let byKey = verdicts.get(document);
     const known = byKey?.get(key);
     if (known) return known;
-    const errors = validate(schema, document, [limitsRule(limits, variables)]);
+    const error = checkLimits(schema, document, limits, variables);
+    const errors = error ? [error] : [];
     if (!byKey) verdicts.set(document, (byKey = new Map()));
     if (byKey.size >= 64) byKey.clear();
     byKey.set(key, errors);

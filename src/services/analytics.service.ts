@@ -16,7 +16,7 @@ export const productViewSchema = z.object({
   productId: idSchema,
   category: z.string().trim().min(1).max(100).nullish(),
   /** Milliseconds on the page: up to a day. */
-  duration: z.number().int('must be whole milliseconds').min(0).max(86_400_000).nullish(),
+  duration: z.number().int('must be whole milliseconds').min(0).max(86_400_000).optional(),
 });
 
 export const activitySchema = z.object({

@@ -32,11 +32,11 @@ export const MAX_BATCH_ITEMS = 100;
 const lineQuantity = (min: number) =>
   z.number().int('must be a whole number').min(min, `must be at least ${min}`).max(MAX_LINE_QUANTITY, `must be at most ${MAX_LINE_QUANTITY}`);
 
-/** `addToCart` / `cart_add_item`: quantity defaults to 1. */
+/** `addToCart` / `cart_add_item`: quantity defaults to 1 when omitted; an explicit null is refused. */
 export const addItemSchema = z.object({
   productId: idSchema,
   variant: variantSchema,
-  quantity: lineQuantity(1).nullish().transform((q) => q ?? 1),
+  quantity: lineQuantity(1).optional().transform((q) => q ?? 1),
 });
 /** `updateCartItem`: the line's new quantity; 0 removes it. */
 export const setItemSchema = z.object({ productId: idSchema, variant: variantSchema, quantity: lineQuantity(0) });

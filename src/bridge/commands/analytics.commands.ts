@@ -8,7 +8,7 @@ export const analyticsCommands = {
     schema: z.object({
       productId: z.string().max(100),
       category: z.string().max(100).nullish(),
-      duration: z.number().nullish(),
+      duration: z.number().optional(),
     }),
     auth: false,
     run: (ctx, data) => ctx.services.analytics.trackProductView(ctx.viewer, data),
