@@ -1,29 +1,12 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { ensureBinary } from './redis-server';
 
 const HELP = 'haproxy is required for the deploy test: install it with `apt-get install -y haproxy` (Debian/Ubuntu) or `brew install haproxy`.';
 export const HAPROXY_CFG = path.resolve(__dirname, '../../deploy/haproxy.cfg');
 
-function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd} || { [ -x /usr/sbin/${cmd} ] && echo /usr/sbin/${cmd}; }`], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
-}
-
-/** Finds haproxy; as root on Debian, installs it with apt when missing; otherwise one line of help. */
-export function ensureHaproxy(): string {
-  let bin = which('haproxy');
-  if (!bin && process.getuid?.() === 0 && which('apt-get')) {
-    process.stderr.write('haproxy not found: installing it with apt-get (root)…\n');
-    try {
-      execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null'], { stdio: 'inherit' });
-    } catch {
-      /* reported below */
-    }
-    bin = which('haproxy');
-  }
-  if (!bin) throw new Error(HELP);
-  return bin;
-}
+/** Finds haproxy (installing it as root on Debian). */
+export const ensureHaproxy = (): string => ensureBinary('haproxy', 'haproxy', HELP);
 
 export interface ServerState {
   backend: string;

@@ -4,25 +4,31 @@ import net from 'node:net';
 const HELP = 'redis-server is required for the tests: install it with `apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`.';
 
 function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
+  const r = spawnSync('sh', ['-c', `command -v ${cmd} || { [ -x /usr/sbin/${cmd} ] && echo /usr/sbin/${cmd}; }`], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
 }
 
-/** Finds redis-server; as root on Debian, installs it with apt when missing; otherwise one line of help. */
-export function ensureRedisServer(): string {
-  let bin = which('redis-server');
+/**
+ * Finds a system binary the tests need; as root on Debian, installs its package with apt when
+ * missing; otherwise fails with one line saying how to get it.
+ */
+export function ensureBinary(cmd: string, aptPackage: string, help: string): string {
+  let bin = which(cmd);
   if (!bin && process.getuid?.() === 0 && which('apt-get')) {
-    process.stderr.write('redis-server not found: installing it with apt-get (root)…\n');
+    process.stderr.write(`${cmd} not found: installing ${aptPackage} with apt-get (root)…\n`);
     try {
-      execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null'], { stdio: 'inherit' });
+      execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${aptPackage} >/dev/null`], { stdio: 'inherit' });
     } catch {
       /* reported below */
     }
-    bin = which('redis-server');
+    bin = which(cmd);
   }
-  if (!bin) throw new Error(HELP);
+  if (!bin) throw new Error(help);
   return bin;
 }
+
+/** Finds redis-server (installing it as root on Debian). */
+export const ensureRedisServer = (): string => ensureBinary('redis-server', 'redis-server', HELP);
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
