@@ -39,7 +39,7 @@ export interface StockAccounting {
   ok: boolean;
 }
 
-/** The operations every buyer loops over (CONTRACT §3 names), selecting as little as the product allows. */
+/** The operations every buyer loops over, selecting as little as the product allows. */
 const OPS = {
   addToCart: 'mutation Add($p: ID!, $v: VariantInput!, $q: Int!) { addToCart(productId: $p, variant: $v, quantity: $q) { itemCount } }',
   checkout: 'mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { id } }',

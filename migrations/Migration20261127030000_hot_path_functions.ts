@@ -2,7 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * The cart and checkout hot path as database functions: one round trip per cart change and per
- * checkout instead of 7 and 10 (issue 5: the SQL client was half of the server's CPU per order).
+ * checkout instead of 7 and 10 (the SQL client was half of the server's CPU per order).
  *
  * The services still own each operation (validation, messages, events after commit); these functions
  * are their transactions. An expected refusal is raised with a SQLSTATE of class `SH` (one per reason,

@@ -1,4 +1,4 @@
-/** The one catalogue of error codes clients see, on every transport (CONTRACT §2). */
+/** The one catalogue of error codes clients see, on every transport. */
 export const ErrorCode = {
   /** A request the server cannot read: malformed or oversized body, refused as cross-site (CSRF). */
   BAD_REQUEST: 'BAD_REQUEST',

@@ -1,4 +1,4 @@
-/** The only place room names are made or parsed (CONTRACT §4). */
+/** The only place room names are made or parsed. */
 export const rooms = {
   admin: 'admin',
   user: (userId: string) => `user_${userId}`,

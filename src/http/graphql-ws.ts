@@ -68,7 +68,7 @@ export interface GraphqlWsHooks {
 
 /**
  * graphql-ws on the shared HTTP server. `noServer`: upgrades for /graphql are routed here by hand so
- * Socket.IO keeps its own (STACK trap 1).
+ * Socket.IO keeps its own.
  */
 export function attachGraphqlWs(
   httpServer: HttpServer,

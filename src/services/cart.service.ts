@@ -26,7 +26,7 @@ interface CartJson {
 
 /** The most units of one variant a cart line may hold. */
 export const MAX_LINE_QUANTITY = 99;
-/** The most items one `cart_batch_update` / `updateCart` may carry (CONTRACT §5). */
+/** The most items one `cart_batch_update` / `updateCart` may carry. */
 export const MAX_BATCH_ITEMS = 100;
 
 const lineQuantity = (min: number) =>

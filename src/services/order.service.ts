@@ -37,7 +37,7 @@ const updateStatusSchema = z.object({
 });
 
 /**
- * The order status machine (CONTRACT §3). Anything not listed is BAD_USER_INPUT. Cancelling returns
+ * The order status machine. Anything not listed is BAD_USER_INPUT. Cancelling returns
  * the stock; refunding a delivered order does not (the goods left the warehouse).
  */
 export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {

@@ -261,7 +261,7 @@ interface LocalConnection {
 }
 
 /**
- * Connections and presence across instances (CONTRACT §4, §5):
+ * Connections and presence across instances:
  * - a user is online while one of its connections (Socket.IO or graphql-ws, on any instance) is open
  *   and its heartbeat has not lapsed (`presenceTimeoutMs`); opening a connection counts as activity;
  * - `user_offline` fires once per online→offline transition (last connection closed, heartbeat

@@ -9,7 +9,7 @@ import { startTestShop } from '../support/shop';
 type Shop = Awaited<ReturnType<typeof startTestShop>>;
 
 /**
- * What the GraphQL endpoint refuses before running anything (CONTRACT §5): too deep, too many
+ * What the GraphQL endpoint refuses before running anything: too deep, too many
  * aliases, over the cost budget, too many tokens, batched requests, mutations over GET and the
  * non-JSON POSTs a browser could send cross-site without a preflight.
  */

@@ -4,7 +4,7 @@ import { startTestShop } from '../support/shop';
 
 type Shop = Awaited<ReturnType<typeof startTestShop>>;
 
-/** Stock never goes below zero, whatever the concurrency and however many instances (CONTRACT §3). */
+/** Stock never goes below zero, whatever the concurrency and however many instances. */
 describe('stock under concurrency', () => {
   let a: Shop;
   let b: Shop;

@@ -1,5 +1,5 @@
 /**
- * The cross-transport contract suite (issue 3): for EVERY catalogue event, a graphql-ws subscriber
+ * The cross-transport contract suite: for EVERY catalogue event, a graphql-ws subscriber
  * with a full selection and a Socket.IO client in the right room receive deep-equal payloads, and
  * clients outside the audience receive nothing on either transport.
  */

@@ -37,7 +37,7 @@ async function join(s: Socket, room: unknown) {
   return { ack, joined: rec.of('room_joined')[0], error: rec.of('room_join_error')[0] };
 }
 
-describe('join_room rules (CONTRACT §4)', () => {
+describe('join_room rules', () => {
   it('lets a user join its own user room, a product room, and admins the admin room', async () => {
     const a = await connect(alice.token);
     expect(await join(a, `user_${alice.id}`)).toMatchObject({ ack: { ok: true }, joined: { room: `user_${alice.id}` } });
