@@ -9,6 +9,7 @@ import express from 'express';
 import { GraphQLError } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { useSocketAuth } from './bridge/auth';
@@ -29,6 +30,8 @@ import { buildShopSchema } from './schema/build-schema';
 import type { GqlContext } from './schema/context';
 import { makeFormatError } from './schema/format-error';
 import { limitsChecker } from './schema/limits';
+import { graphqlMetricsPlugin, metricsHandler, metricSources } from './metrics/http';
+import { routeOf, ShopMetrics, type MetricSources } from './metrics/shop-metrics';
 import { createServices, type Services } from './services';
 
 export interface AppDeps {
@@ -49,6 +52,8 @@ export interface App {
   bridge: Bridge;
   /** The graphql-ws fan-out engine (its counters are read by tests and benchmarks). */
   fanout: FanoutEngine;
+  /** This instance's Prometheus metrics (`METRICS=false`: none). */
+  metrics?: ShopMetrics;
   listen(port?: number, host?: string): Promise<number>;
   url(): string;
   close(): Promise<void>;
@@ -66,6 +71,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  // Filled in below, once the transports exist: the scrape reads their counts.
+  let sources: Omit<MetricSources, 'dependencies'> | undefined;
+  const metrics = config.metrics
+    ? new ShopMetrics({
+      openConnections: () => sources!.openConnections(), fanoutGroups: () => sources!.fanoutGroups(),
+      socketRooms: () => sources!.socketRooms(), hub: () => sources!.hub(), eventLog: () => sources!.eventLog(),
+      replayed: () => sources!.replayed(), dependencies: () => readiness(), cluster: () => sources!.cluster(),
+    }, config.metricsInstance ?? `${hostname()}:${config.port}`)
+    : undefined;
+
   app.use((req, res, next) => {
     const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
     res.setHeader('X-Request-Id', id);
@@ -73,42 +88,42 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const started = process.hrtime.bigint();
     const path = req.path; // before routers strip their mount prefix
     res.on('finish', () => {
-      if (path === '/healthz' || path === '/readyz') return;
-      logger.info({
-        reqId: id, method: req.method, path, status: res.statusCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      }, 'http request');
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics?.httpRequest(req.method, routeOf(path), res.statusCode, ms / 1000);
+      if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
+      logger.info({ reqId: id, method: req.method, path, status: res.statusCode, ms }, 'http request');
     });
     next();
   });
+
+  /** The readiness checks: PostgreSQL, and Redis when configured (bounded to 1 s). */
+  const readiness = async (): Promise<{ database: boolean; redis?: boolean }> => {
+    const [database, redis] = await Promise.all([
+      orm.em.fork().execute('select 1').then(() => true, () => false),
+      deps.redis
+        ? Promise.race([deps.redis.ping(), new Promise((_r, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]).then(() => true, () => false)
+        : undefined,
+    ]);
+    const checks = redis === undefined ? { database } : { database, redis };
+    metrics?.setUp(checks);
+    return checks;
+  };
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    try {
-      await orm.em.fork().execute('select 1');
-      checks.database = 'ok';
-    } catch {
-      checks.database = 'unreachable';
-    }
-    if (deps.redis) {
-      try {
-        await Promise.race([deps.redis.ping(), new Promise((_r, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]);
-        checks.redis = 'ok';
-      } catch {
-        checks.redis = 'unreachable';
-      }
-    }
-    const ok = Object.values(checks).every((v) => v === 'ok');
+    const found = await readiness();
+    const checks = Object.fromEntries(Object.entries(found).map(([k, up]) => [k, up ? 'ok' : 'unreachable']));
+    const ok = Object.values(found).every(Boolean);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
   });
+  if (metrics) app.get('/metrics', metricsHandler(metrics, config.metricsToken, logger));
 
   const sessions = deps.redis ? new RedisSessionStore(deps.redis, config.redisNamespace, logger) : new MemorySessionStore();
   const io = createSocketServer(httpServer, config, recoveryAdapter(sessions, deps.log, config.socketRecoverySeconds));
   const ws = attachGraphqlWs(httpServer, {
-    schema, services, config, logger,
+    schema, services, config, logger, metrics,
     formatError: (e: GraphQLError) => formatError(e.toJSON(), e),
     hooks: {
       onConnect: (id, viewer) => services.presence.connected(id, 'graphql-ws', viewer),
@@ -129,6 +144,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      ...(metrics ? [graphqlMetricsPlugin(metrics)] : []),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
         // Depth, alias and cost limits once the variables are known (a page size passed as a
@@ -177,12 +193,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
 
   const bridge = await startBridge(io, deps.log, schema, logger);
+  if (metrics) bridge.onDelivered = (envelope) => metrics.delivered('socket.io', envelope, 1);
   useSocketAuth(io, services.users, logger);
   handleConnections(io, {
     services, bridge, sessions, commands, config, logger,
     onConnect: (s) => services.presence.connected(s.id, 'socket', s.data.viewer ?? null),
     onDisconnect: (s) => services.presence.disconnected(s.id, 'socket', s.data.viewer ?? null),
+    onRateLimited: () => metrics?.rateLimited('socket.io'),
   });
+  sources = metricSources({ io, wsClients: () => ws.clientCount(), fanout: ws.fanout, bridge, hub, log: deps.log, presence: services.presence });
 
   let closed = false;
   return {
@@ -191,10 +210,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
     services,
     bridge,
     fanout: ws.fanout,
+    metrics,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
-        httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
+        httpServer.listen(port, host, () => {
+          const bound = (httpServer.address() as AddressInfo).port;
+          if (!config.metricsInstance) metrics?.registry.setDefaultLabels({ instance: `${hostname()}:${bound}` });
+          resolve(bound);
+        });
       }),
     url: () => {
       const a = httpServer.address() as AddressInfo;
