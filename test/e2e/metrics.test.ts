@@ -162,6 +162,17 @@ describe('GET /metrics', () => {
     expect(sample(again, 'shop_graphql_operation_duration_seconds_count', { operation: 'Broken', code: 'GRAPHQL_VALIDATION_FAILED', transport: 'http' })).toBe(1);
   });
 
+  it('METRICS=false: no /metrics, nothing measured', async () => {
+    const off = await startTestShop({ redis: false, config: { metrics: false } });
+    try {
+      expect((await request(off.url).get('/metrics')).status).toBe(404);
+      expect(off.app.metrics).toBeUndefined();
+      expect((await request(off.url).get('/readyz')).status).toBe(200);
+    } finally {
+      await off.close();
+    }
+  });
+
   it('keeps operation names bounded: anonymous, and "other" past the cap or for names that are not GraphQL names', () => {
     const m = shop.app.metrics!;
     expect(m.operationName(undefined)).toBe('anonymous');
