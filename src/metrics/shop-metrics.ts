@@ -29,6 +29,57 @@ const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** One (event, transport) series of the delivery metrics: plain numbers, no label handling per update. */
+interface DeliverySeries {
+  labels: { event: string; transport: Transport };
+  /** Observations per bucket of LAG_BUCKETS (not cumulative), the last one for +Inf. */
+  buckets: number[];
+  sum: number;
+  count: number;
+  messages: number;
+}
+
+type Sample = { metricName?: string; labels: Record<string, string | number>; value: number };
+
+/**
+ * The delivery lag histogram and the delivered counter, kept by hand: prom-client's label handling
+ * costs about a microsecond per update (validation, hashing), as much as a socket write to a group
+ * of one. Exposed through the registry as two ordinary metric families.
+ */
+class DeliveryMetrics {
+  private series: Record<Transport, Map<string, DeliverySeries>> = { 'socket.io': new Map(), 'graphql-ws': new Map() };
+
+  record(transport: Transport, event: string, seconds: number, messages: number): void {
+    let s = this.series[transport].get(event);
+    if (!s) {
+      s = { labels: { event, transport }, buckets: new Array(LAG_BUCKETS.length + 1).fill(0), sum: 0, count: 0, messages: 0 };
+      this.series[transport].set(event, s);
+    }
+    let b = 0;
+    while (b < LAG_BUCKETS.length && seconds > LAG_BUCKETS[b]) b++;
+    s.buckets[b]++;
+    s.sum += seconds;
+    s.count++;
+    s.messages += messages;
+  }
+
+  register(registry: Registry, lag: { name: string; help: string }, delivered: { name: string; help: string }): void {
+    const all = () => [...this.series['socket.io'].values(), ...this.series['graphql-ws'].values()];
+    const family = (m: { name: string; help: string }, type: 'histogram' | 'counter', values: () => Sample[]) => ({
+      ...m, type, aggregator: 'sum', get: async () => ({ ...m, type, aggregator: 'sum', values: values() }), reset: () => undefined,
+    });
+    registry.registerMetric(family(lag, 'histogram', () => all().flatMap((s) => {
+      let acc = 0;
+      const out: Sample[] = LAG_BUCKETS.map((le, i) => ({ metricName: `${lag.name}_bucket`, labels: { ...s.labels, le }, value: (acc += s.buckets[i]) }));
+      out.push({ metricName: `${lag.name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: s.count });
+      out.push({ metricName: `${lag.name}_sum`, labels: s.labels, value: s.sum });
+      out.push({ metricName: `${lag.name}_count`, labels: s.labels, value: s.count });
+      return out;
+    })) as unknown as Parameters<Registry['registerMetric']>[0]);
+    registry.registerMetric(family(delivered, 'counter', () => all().map((s) => ({ labels: s.labels, value: s.messages }))) as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+}
+
 const kindOf = (name: string): 'durable' | 'live' | 'internal' => {
   const def = catalogue[name as EventName];
   return def ? (def.durable ? 'durable' : 'live') : 'internal';
@@ -40,34 +91,29 @@ const kindOf = (name: string): 'durable' | 'live' | 'internal' => {
  * every instance of a cluster keeps them apart.
  *
  * The per-message cost is `delivered`: one histogram observation and one counter increment per
- * event per fan-out group (graphql-ws) or per room emit (Socket.IO), never per subscriber.
+ * event per fan-out group (graphql-ws) or per room emit (Socket.IO), never per subscriber, on
+ * plain numbers (`DeliveryMetrics`).
  */
 export class ShopMetrics {
   readonly registry = new Registry();
   private names = new Set<string>();
-  private lag: Histogram<'event' | 'transport'>;
-  private deliveredTotal: Counter<'event' | 'transport'>;
+  private deliveries = new DeliveryMetrics();
   private http: Histogram<'method' | 'route' | 'code'>;
   private graphql: Histogram<'operation' | 'type' | 'code' | 'transport'>;
   private rateLimitedTotal: Counter<'transport'>;
   private up: Gauge<'dependency'>;
-  /** Bound children per event and transport: the hot path does no label hashing of its own. */
-  private children = new Map<string, { lag: { observe(v: number): void }; delivered: { inc(v?: number): void } }>();
 
   constructor(private sources: MetricSources, instance: string) {
     const register = this.registry;
     register.setDefaultLabels({ instance });
     collectDefaultMetrics({ register, prefix: 'shop_' });
 
-    this.lag = new Histogram({
+    this.deliveries.register(register, {
       name: 'shop_event_delivery_lag_seconds',
       help: 'From the change that recorded the event (its commit) to the socket write, per event per fan-out group (graphql-ws) or room emit (Socket.IO)',
-      labelNames: ['event', 'transport'], buckets: LAG_BUCKETS, registers: [register],
-    });
-    this.deliveredTotal = new Counter({
+    }, {
       name: 'shop_events_delivered_total',
       help: 'Events written live to this instance\'s clients: graphql-ws messages (one per subscriber), Socket.IO room emits (one per event)',
-      labelNames: ['event', 'transport'], registers: [register],
     });
     this.http = new Histogram({
       name: 'shop_http_request_duration_seconds',
@@ -149,14 +195,7 @@ export class ShopMetrics {
    * rooms: its lag from the commit (`envelope.t`) to now.
    */
   delivered(transport: Transport, envelope: Envelope, messages: number): void {
-    const key = transport + envelope.e;
-    let c = this.children.get(key);
-    if (!c) {
-      const labels = { event: envelope.e, transport };
-      this.children.set(key, (c = { lag: this.lag.labels(labels), delivered: this.deliveredTotal.labels(labels) }));
-    }
-    c.lag.observe(Math.max(0, Date.now() - envelope.t) / 1000);
-    c.delivered.inc(messages);
+    this.deliveries.record(transport, envelope.e, Math.max(0, Date.now() - envelope.t) / 1000, messages);
   }
 
   rateLimited(transport: Transport): void {
