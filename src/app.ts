@@ -9,6 +9,7 @@ import express from 'express';
 import { GraphQLError } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { useSocketAuth } from './bridge/auth';
@@ -31,6 +32,8 @@ import { buildShopSchema } from './schema/build-schema';
 import type { GqlContext } from './schema/context';
 import { makeFormatError } from './schema/format-error';
 import { httpSubscriptionGuard, operationCheck } from './schema/admission';
+import { graphqlMetricsPlugin, metricsHandler, metricSources } from './metrics/http';
+import { routeOf, ShopMetrics, type MetricSources } from './metrics/shop-metrics';
 import { createServices, type Services } from './services';
 
 export interface AppDeps {
@@ -53,6 +56,8 @@ export interface App {
   fanout: FanoutEngine;
   /** From now on /readyz answers 503 (`draining`) so a balancer stops routing here; all else serves on. */
   drain(): void;
+  /** This instance's Prometheus metrics (`METRICS=false`: none). */
+  metrics?: ShopMetrics;
   listen(port?: number, host?: string): Promise<number>;
   url(): string;
   close(): Promise<void>;
@@ -70,6 +75,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  // Filled in below, once the transports exist: the scrape reads their counts.
+  let sources: Omit<MetricSources, 'dependencies'> | undefined;
+  const metrics = config.metrics
+    ? new ShopMetrics({
+      openConnections: () => sources!.openConnections(), fanoutGroups: () => sources!.fanoutGroups(),
+      socketRooms: () => sources!.socketRooms(), hub: () => sources!.hub(), eventLog: () => sources!.eventLog(),
+      replayed: () => sources!.replayed(), dependencies: () => readiness(), cluster: () => sources!.cluster(),
+    }, config.metricsInstance ?? `${hostname()}:${config.port}`)
+    : undefined;
+
   app.use((req, res, next) => {
     const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
     res.setHeader('X-Request-Id', id);
@@ -77,14 +92,26 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const started = process.hrtime.bigint();
     const path = req.path; // before routers strip their mount prefix
     res.on('finish', () => {
-      if (path === '/healthz' || path === '/readyz') return;
-      logger.info({
-        reqId: id, method: req.method, path, status: res.statusCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      }, 'http request');
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics?.httpRequest(req.method, routeOf(path), res.statusCode, ms / 1000);
+      if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
+      logger.info({ reqId: id, method: req.method, path, status: res.statusCode, ms }, 'http request');
     });
     next();
   });
+
+  /** The readiness checks: PostgreSQL, and Redis when configured (bounded to 1 s). */
+  const readiness = async (): Promise<{ database: boolean; redis?: boolean }> => {
+    const [database, redis] = await Promise.all([
+      orm.em.fork().execute('select 1').then(() => true, () => false),
+      deps.redis
+        ? Promise.race([deps.redis.ping(), new Promise((_r, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]).then(() => true, () => false)
+        : undefined,
+    ]);
+    const checks = redis === undefined ? { database } : { database, redis };
+    metrics?.setUp(checks);
+    return checks;
+  };
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -95,29 +122,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
       res.status(503).json({ status: 'draining' });
       return;
     }
-    const checks: Record<string, string> = {};
-    try {
-      await orm.em.fork().execute('select 1');
-      checks.database = 'ok';
-    } catch {
-      checks.database = 'unreachable';
-    }
-    if (deps.redis) {
-      try {
-        await Promise.race([deps.redis.ping(), new Promise((_r, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]);
-        checks.redis = 'ok';
-      } catch {
-        checks.redis = 'unreachable';
-      }
-    }
-    const ok = Object.values(checks).every((v) => v === 'ok');
+    const found = await readiness();
+    const checks = Object.fromEntries(Object.entries(found).map(([k, up]) => [k, up ? 'ok' : 'unreachable']));
+    const ok = Object.values(found).every(Boolean);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
   });
+  if (metrics) app.get('/metrics', metricsHandler(metrics, config.metricsToken, logger));
 
   const sessions = deps.redis ? new RedisSessionStore(deps.redis, config.redisNamespace, logger) : new MemorySessionStore();
   const io = createSocketServer(httpServer, config, recoveryAdapter(sessions, deps.log, config.socketRecoverySeconds));
   const ws = attachGraphqlWs(httpServer, {
-    schema, services, config, logger, checkOperation,
+    schema, services, config, logger, checkOperation, metrics,
     formatError: (e: GraphQLError) => formatError(e.toJSON(), e),
     hooks: {
       onConnect: (id, viewer) => services.presence.connected(id, 'graphql-ws', viewer),
@@ -145,6 +160,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ApolloServerPluginLandingPageDisabled(),
       statusByMediaTypePlugin(),
       subscriptionGuard.plugin,
+      ...(metrics ? [graphqlMetricsPlugin(metrics)] : []),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
         // Input text, depth, alias and cost limits once the variables are known (a page size
@@ -199,12 +215,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   answerClientErrors(httpServer);
 
   const bridge = await startBridge(io, deps.log, schema, logger);
+  if (metrics) bridge.onDelivered = (envelope) => metrics.delivered('socket.io', envelope, 1);
   useSocketAuth(io, services.users, logger);
   handleConnections(io, {
     services, bridge, sessions, commands, config, logger,
     onConnect: (s) => services.presence.connected(s.id, 'socket', s.data.viewer ?? null),
     onDisconnect: (s) => services.presence.disconnected(s.id, 'socket', s.data.viewer ?? null),
+    onRateLimited: () => metrics?.rateLimited('socket.io'),
   });
+  sources = metricSources({ io, wsClients: () => ws.clientCount(), fanout: ws.fanout, bridge, hub, log: deps.log, presence: services.presence });
 
   let closed = false;
   return {
@@ -216,10 +235,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
     drain: () => {
       draining = true;
     },
+    metrics,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
-        httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
+        httpServer.listen(port, host, () => {
+          const bound = (httpServer.address() as AddressInfo).port;
+          if (!config.metricsInstance) metrics?.registry.setDefaultLabels({ instance: `${hostname()}:${bound}` });
+          resolve(bound);
+        });
       }),
     url: () => {
       const a = httpServer.address() as AddressInfo;

@@ -39,6 +39,12 @@ export interface AppConfig {
   /** Test builds only (ignored in production): a point where the process kills itself. */
   faultPoint?: string;
   limits: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number };
+  /** `GET /metrics` and the measurements behind it. */
+  metrics: boolean;
+  /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** The `instance` label of every metric (default `<hostname>:<port>`). */
+  metricsInstance?: string;
 }
 
 const bool = (v: string | undefined, dflt: boolean): boolean =>
@@ -113,6 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxCost: int('GRAPHQL_MAX_COST', env.GRAPHQL_MAX_COST, 5000),
       maxTokens: int('GRAPHQL_MAX_TOKENS', env.GRAPHQL_MAX_TOKENS, 2000),
     },
+    metrics: bool(env.METRICS, true),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    metricsInstance: env.METRICS_INSTANCE || undefined,
     ...overrides,
   };
 }

@@ -54,6 +54,8 @@ export interface Bridge {
   close(): void;
   delivered: number;
   replayed: number;
+  /** Called once per event emitted live to its rooms on this instance (metrics). */
+  onDelivered?: (envelope: Envelope) => void;
 }
 
 /** The room of sockets whose replay is being read: durable emits skip them (they are held). */
@@ -170,6 +172,7 @@ export async function startBridge(io: Server, log: EventLog, schema: GraphQLSche
         if (def.durable) target.emit(def.name, data, (data as { eventId: string }).eventId);
         else target.emit(def.name, data);
         bridge.delivered++;
+        bridge.onDelivered?.(envelope);
       }),
     ),
   );

@@ -129,6 +129,8 @@ export interface SocketHandlers {
   logger: Logger;
   onConnect?(socket: ShopSocket): void;
   onDisconnect?(socket: ShopSocket): void;
+  /** A message refused with RATE_LIMITED (metrics). */
+  onRateLimited?(): void;
 }
 
 /** Wires every connection: auto-joins `user_<id>`, room commands, and the documented commands. */
@@ -246,7 +248,10 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
         else if (!onError) socket.emit('error', { event, code: e.code, message: e.message });
       };
       try {
-        if (!bucket.take()) throw new AppError(ErrorCode.RATE_LIMITED, 'Too many messages, slow down');
+        if (!bucket.take()) {
+          h.onRateLimited?.();
+          throw new AppError(ErrorCode.RATE_LIMITED, 'Too many messages, slow down');
+        }
         if (sizeOf(data) > MAX_COMMAND_BYTES) throw new AppError(ErrorCode.BAD_USER_INPUT, `Payload larger than ${MAX_COMMAND_BYTES} bytes`);
         const text = invalidTextError(data, 'payload');
         if (text) throw text;

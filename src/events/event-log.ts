@@ -172,9 +172,14 @@ export class EventLog {
       if (!rows.length) return [];
       rows.sort((a, b) => Number(a.id) - Number(b.id));
       const drafts: DraftEvent[] = [];
+      /** Per draft: when its change recorded the fact (ms), the start of its delivery lag. */
+      const recorded: number[] = [];
       for (const row of rows) {
         try {
-          drafts.push(...(await outbox.expand(row.kind, row.fact, tx, new Date(row.created_at).toISOString())));
+          const at = new Date(row.created_at);
+          const expanded = await outbox.expand(row.kind, row.fact, tx, at.toISOString());
+          drafts.push(...expanded);
+          for (let k = 0; k < expanded.length; k++) recorded.push(at.getTime());
         } catch (err) {
           // A fact that cannot be expanded must not stop every later one.
           logger.error({ err, kind: row.kind, outboxId: row.id }, 'event fact dropped: its handler failed');
@@ -184,9 +189,8 @@ export class EventLog {
       const [{ last_id: last }] = await tx.execute<Array<{ last_id: string }>>(
         'update shop_event_state set last_id = last_id + ? returning last_id', [drafts.length]);
       const first = Number(last) - drafts.length + 1;
-      const t = Date.now();
       const out: Envelope[] = drafts.map((d, i) => ({
-        e: d.name, p: { eventId: formatEventId(first + i), ...d.payload }, r: d.route, t, i: first + i,
+        e: d.name, p: { eventId: formatEventId(first + i), ...d.payload }, r: d.route, t: recorded[i], i: first + i,
       }));
       await tx.execute(
         `insert into shop_events (id, name, payload, route)

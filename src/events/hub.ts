@@ -132,6 +132,8 @@ export class EventHub {
   published = 0;
   /** Publishes skipped while the pub/sub was unreachable. */
   dropped = 0;
+  /** The same two counts by message name (event name, or internal channel). */
+  readonly byName = { published: new Map<string, number>(), dropped: new Map<string, number>() };
 
   /** `namespace` keeps shops that share one Redis apart (one shop = one namespace). */
   constructor(private backend: PubSubBackend, private logger: Logger, private namespace = 'shop') {}
@@ -167,9 +169,11 @@ export class EventHub {
   private send(name: string, envelope: Envelope, rawTopic = false): void {
     if (!this.backend.connected()) {
       this.dropped++;
+      this.byName.dropped.set(envelope.e, (this.byName.dropped.get(envelope.e) ?? 0) + 1);
       return;
     }
     this.published++;
+    this.byName.published.set(envelope.e, (this.byName.published.get(envelope.e) ?? 0) + 1);
     this.backend.publish(rawTopic ? name : this.topic(name), envelope).catch((err) => {
       this.logger.error({ err, event: envelope.e }, 'event publish failed');
     });

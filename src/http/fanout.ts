@@ -70,6 +70,8 @@ export class FanoutEngine {
   executions = 0;
   deliveries = 0;
   replayed = 0;
+  /** Called once per event per group with the number of members it was written to live (metrics). */
+  onDelivered?: (envelope: Envelope, messages: number) => void;
 
   constructor(private log: EventLog, private logger: Logger) {}
 
@@ -218,6 +220,7 @@ export class FanoutEngine {
     const json = this.result(group, envelope);
     if (json === null) return;
     const at = envelope.i;
+    let written = 0;
     for (const m of group.members) {
       if (m.held) {
         m.held.push([at, json]);
@@ -229,8 +232,10 @@ export class FanoutEngine {
       }
       if (m.socket.readyState !== WebSocket.OPEN) continue;
       m.socket.send(m.prefix + json + '}');
-      this.deliveries++;
+      written++;
     }
+    this.deliveries += written;
+    if (written) this.onDelivered?.(envelope, written);
   }
 
   /** The event as this operation's JSON result, executed once per (event, operation) on this instance. */
@@ -292,6 +297,19 @@ export class FanoutEngine {
     let members = 0;
     for (const g of this.groups.values()) members += g.members.size;
     return { groups: this.groups.size, members };
+  }
+
+  /** Groups, members and the largest group by subscription field (read at a metrics scrape). */
+  byField(): Array<{ field: string; groups: number; members: number; largest: number }> {
+    const out = new Map<string, { field: string; groups: number; members: number; largest: number }>();
+    for (const g of this.groups.values()) {
+      let f = out.get(g.def.field);
+      if (!f) out.set(g.def.field, (f = { field: g.def.field, groups: 0, members: 0, largest: 0 }));
+      f.groups++;
+      f.members += g.members.size;
+      f.largest = Math.max(f.largest, g.members.size);
+    }
+    return [...out.values()];
   }
 
   close(): void {

@@ -17,6 +17,7 @@ import { FanoutEngine, type FanoutTarget } from './fanout';
 import { TokenBucket } from '../bridge/rate-limit';
 import { ErrorCode } from '../errors';
 import { writeRawError } from './http-errors';
+import { outcomeOf, type ShopMetrics } from '../metrics/shop-metrics';
 
 export const GRAPHQL_PATH = '/graphql';
 /** A graphql-ws message larger than this closes the connection (1009). */
@@ -34,8 +35,12 @@ type WsExtra = {
   untrack?: () => void;
   /** The running subscriptions by operation id, re-checked when the viewer's role changes. */
   operations?: Map<string, ExecutionArgs>;
+  /** Operations not answered yet, by id (metrics only). */
+  timings?: Map<string, Timing>;
 };
 type WsContext = Context<Record<string, unknown> | undefined, WsExtra>;
+/** An operation's name, type and start, for its duration and outcome. */
+type Timing = { started: bigint; name?: string | null; type: string };
 
 /** The root field's response key, for the path of a refusal. */
 function rootPath(args: ExecutionArgs): string[] | undefined {
@@ -66,6 +71,8 @@ export interface GraphqlWsHooks {
   onDisconnect?(connectionId: string, viewer: Viewer | null): void;
 }
 
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+
 /**
  * graphql-ws on the shared HTTP server. `noServer`: upgrades for /graphql are routed here by hand so
  * Socket.IO keeps its own.
@@ -77,9 +84,10 @@ export function attachGraphqlWs(
     /** The same check HTTP operations pass (input text, query limits). */
     checkOperation: OperationCheck;
     formatError: (e: GraphQLError) => unknown; hooks?: GraphqlWsHooks;
+    metrics?: ShopMetrics;
   },
 ) {
-  const { schema, services, config, logger } = opts;
+  const { schema, services, config, logger, metrics } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
   const onUpgrade = (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
@@ -95,8 +103,18 @@ export function attachGraphqlWs(
   wss.on('wsClientError', (err, socket) => writeRawError(socket, 400, ErrorCode.BAD_REQUEST, err.message));
   httpServer.on('upgrade', onUpgrade);
   const fanout = new FanoutEngine(services.deps.log, logger);
+  if (metrics) fanout.onDelivered = (envelope, n) => metrics.delivered('graphql-ws', envelope, n);
   /** Where each operation's results go: transport facts, kept out of the GraphQL context. */
-  const targets = new WeakMap<ExecutionArgs, { target: FanoutTarget; operation: { name?: string | null; text: string } }>();
+  const targets = new WeakMap<ExecutionArgs, {
+    target: FanoutTarget; operation: { name?: string | null; text: string }; timings?: Map<string, Timing>;
+  }>();
+  /** The first answer of an operation (its result, its errors, or a subscription set up) ends its timing. */
+  const answered = (timings: Map<string, Timing> | undefined, id: string, errors?: readonly unknown[]) => {
+    const t = timings?.get(id);
+    if (!t || !metrics) return;
+    timings!.delete(id);
+    metrics.graphqlOperation('graphql-ws', t.name, t.type, outcomeOf(errors as Array<{ extensions?: Record<string, unknown> }>), seconds(t.started));
+  };
 
   /**
    * Ends one subscription the viewer may no longer have: a `next` carrying the refusal (its
@@ -173,15 +191,19 @@ export function attachGraphqlWs(
         return true;
       },
       onClose: (ctx) => {
+        ctx.extra.timings?.clear();
         ctx.extra.untrack?.();
         ctx.extra.operations?.clear();
         if (ctx.extra.connectionId) opts.hooks?.onDisconnect?.(ctx.extra.connectionId, ctx.extra.viewer ?? null);
       },
       onSubscribe: (ctx, id, payload) => {
+        const timing: Timing | undefined = metrics ? { started: process.hrtime.bigint(), name: payload.operationName, type: 'unknown' } : undefined;
+        if (timing) (ctx.extra.timings ??= new Map()).set(id, timing);
         if (ctx.extra.ending) {
           return [new GraphQLError(`Session ended: ${ctx.extra.ending}`, { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
         }
         if (!ctx.extra.bucket?.take()) {
+          metrics?.rateLimited('graphql-ws');
           return [new GraphQLError('Too many operations, slow down', { extensions: { code: ErrorCode.RATE_LIMITED } })];
         }
         if (Object.keys(ctx.subscriptions).length > WS_MAX_OPERATIONS) {
@@ -206,21 +228,35 @@ export function attachGraphqlWs(
         targets.set(args, {
           target: { socket: ctx.extra.socket, id },
           operation: { name: payload.operationName, text: payload.query },
+          timings: ctx.extra.timings,
         });
-        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') ctx.extra.operations?.set(id, args);
+        const op = getOperationAST(document, payload.operationName);
+        if (timing) Object.assign(timing, { type: op?.operation ?? 'unknown', name: op?.name?.value ?? null });
+        if (op?.operation === 'subscription') ctx.extra.operations?.set(id, args);
         return args;
       },
-      subscribe: (args) => {
+      subscribe: async (args) => {
         const t = targets.get(args)!;
-        return fanout.subscribe(args, t.target, t.operation);
+        const result = await fanout.subscribe(args, t.target, t.operation);
+        // A refusal is a result and is timed when it is sent (onNext); a subscription that runs, now.
+        if (Symbol.asyncIterator in result) answered(t.timings, t.target.id);
+        return result;
       },
       onComplete: (ctx, id) => {
+        ctx.extra.timings?.delete(id);
         const subscription = ctx.extra.operations?.delete(id);
         if (!subscription) closeWhenIdle(ctx, id);
       },
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => opts.formatError(e)) as never,
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? ({ ...result, errors: result.errors.map((e) => opts.formatError(e)) } as never) : undefined,
+      onError: (ctx, id, _payload, errors) => {
+        const formatted = errors.map((e) => opts.formatError(e));
+        answered(ctx.extra.timings, id, formatted);
+        return formatted as never;
+      },
+      onNext: (ctx, id, _payload, _args, result) => {
+        const formatted = result.errors ? result.errors.map((e) => opts.formatError(e)) : undefined;
+        answered(ctx.extra.timings, id, formatted);
+        return formatted ? ({ ...result, errors: formatted } as never) : undefined;
+      },
     },
     wss,
     12_000,
