@@ -44,6 +44,13 @@ export interface ReplayRun {
   /** Scans of `shop_events` (index + sequential) and rows they returned, in this run's window. */
   logScans?: number;
   logRows?: number;
+  /**
+   * Scans of `shop_event_state` (the log's last and pruned positions) in the same window: what
+   * checking each resume point costs; every instance's poll adds about one per second.
+   */
+  stateScans?: number;
+  /** Length of the statistics window (s): the instance's whole life for the log runs. */
+  windowSeconds?: number;
 }
 
 export interface ReplayResult {
@@ -70,7 +77,7 @@ export interface ReplayOptions {
 const STATS_FLUSH_MS = 11_000;
 const PER_CLIENT_PROCESS = 500;
 
-interface Scans { scans: number; rows: number }
+interface Scans { scans: number; rows: number; state: number; at: number }
 
 export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   const result: ReplayResult = { raised: 0, raiseSeconds: 0, runs: [], errors: [] };
@@ -80,10 +87,11 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   await stats.connect();
   const scans = async (): Promise<Scans> => {
     await stats.query('select pg_stat_clear_snapshot()');
-    const r = await stats.query<{ scans: string; rows: string }>(
-      `select coalesce(seq_scan, 0) + coalesce(idx_scan, 0) as scans, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) as rows
-         from pg_stat_user_tables where relname = 'shop_events'`);
-    return { scans: Number(r.rows[0]?.scans ?? 0), rows: Number(r.rows[0]?.rows ?? 0) };
+    const r = await stats.query<{ relname: string; scans: string; rows: string }>(
+      `select relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) as scans, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) as rows
+         from pg_stat_user_tables where relname in ('shop_events', 'shop_event_state')`);
+    const of = (t: string) => r.rows.find((x) => x.relname === t);
+    return { scans: Number(of('shop_events')?.scans ?? 0), rows: Number(of('shop_events')?.rows ?? 0), state: Number(of('shop_event_state')?.scans ?? 0), at: Date.now() };
   };
   /** Statistics once the backends of a stopped instance have exited and published theirs. */
   const settled = async (): Promise<Scans> => {
@@ -91,7 +99,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
     for (let i = 0; i < 20; i++) {
       await sleep(500);
       const now = await scans();
-      if (now.scans === prev.scans && now.rows === prev.rows) return now;
+      if (now.scans === prev.scans && now.rows === prev.rows && now.state === prev.state) return now;
       prev = now;
     }
     return prev;
@@ -224,6 +232,8 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
     const m1 = await settled();
     mem1.logScans = memN.logScans = m1.scans - m0.scans;
     mem1.logRows = memN.logRows = m1.rows - m0.rows;
+    mem1.stateScans = memN.stateScans = m1.state - m0.state;
+    mem1.windowSeconds = memN.windowSeconds = (m1.at - m0.at) / 1000;
     result.runs.push(mem1, memN);
 
     // From the log, each on an instance started after the events (nothing of them in its memory; a
@@ -237,7 +247,9 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       const s1 = await settled();
       r.logScans = s1.scans - s0.scans;
       r.logRows = s1.rows - s0.rows;
-      log(`    ${id}: ${r.logScans} scans of shop_events (${r.logRows} rows) = ${(r.logScans / n).toFixed(4)} per subscriber`);
+      r.stateScans = s1.state - s0.state;
+      r.windowSeconds = (s1.at - s0.at) / 1000;
+      log(`    ${id}: ${r.logScans} scans of shop_events (${r.logRows} rows) = ${(r.logScans / n).toFixed(4)} per subscriber; ${r.stateScans} of shop_event_state in ${r.windowSeconds.toFixed(0)} s`);
       result.runs.push(r);
     }
   } catch (err) {

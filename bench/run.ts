@@ -5,7 +5,7 @@
  *   npm run bench -- --smoke      short form for CI (N = 300, seconds per phase), no timing assertions
  *
  * Options: --n=1000,5000  --no-profile  --no-dual  --no-checkout  --checkout-only  --no-replay  --replay-only
- *          --before=<commit> | --no-before  --out=FILE  --keep-logs
+ *          --before=<commit> | --no-before  --max-wait=<s>  --no-retry  --out=FILE  --keep-logs
  *          --from=bench/results/<run>.json  (re-render a report from a saved run, no measuring)
  * Everything runs on 127.0.0.1; every process it starts is ended on exit, error or Ctrl-C.
  */
@@ -40,6 +40,10 @@ interface Options {
   replayOnly: boolean;
   /** The commit before the event log, built in the run for the "without" figures (null: skipped). */
   before: string | null;
+  /** Longest wait (ms) for foreign load to settle before a scenario; 0 in smoke runs. */
+  maxWaitMs: number;
+  /** Run a scenario again when foreign load disturbed it (full runs). */
+  retryNoisy: boolean;
   out: string;
 }
 
@@ -63,6 +67,8 @@ function parseArgs(argv: string[]): Options {
     replay: !has('--no-replay') && !has('--checkout-only'),
     replayOnly: has('--replay-only'),
     before: has('--no-before') || has('--replay-only') ? null : val('--before') ?? BEFORE_EVENT_LOG,
+    maxWaitMs: smoke ? 0 : Number(val('--max-wait') ?? 90) * 1000,
+    retryNoisy: !smoke && !has('--no-retry'),
     out: path.resolve(ROOT, val('--out') ?? (smoke ? 'bench/results/BENCHMARKS.smoke.md' : 'BENCHMARKS.md')),
   };
 }
@@ -277,7 +283,7 @@ async function main() {
       };
     }
     if (before && beforeEnv && checkoutHere) {
-      await waitQuiet(o.smoke ? 0 : 90_000, log);
+      await waitQuiet(o.maxWaitMs, log);
       log(`checkout with the outbox vs without (${before.sha.slice(0, 7)}), fresh databases, alternating rounds`);
       const currentEnv: ProductEnv = {
         ...productEnv, databaseUrl: (await freshDatabase(db, 'bench_outbox')).url,
@@ -306,7 +312,7 @@ async function main() {
 
     const ctx = { productEnv, eventProduct, adminToken, before: beforeTarget, logDir, d, log };
     if (o.replay) {
-      await waitQuiet(o.smoke ? 0 : 90_000, log);
+      await waitQuiet(o.maxWaitMs, log);
       log('replay: graphql-ws subscribers resuming `after` a position');
       replay = await runReplay({
         ctx, databaseUrl: db.url, log, stallMs: d.stallMs,
@@ -318,11 +324,11 @@ async function main() {
       log(`[${i + 1}/${specs.length}] ${spec.id}`);
       // This machine is shared: wait for foreign load to settle, and run a scenario once more when
       // something else took a noticeable share of the cores while it was measured.
-      await waitQuiet(o.smoke ? 0 : 90_000, log);
+      await waitQuiet(o.maxWaitMs, log);
       let r = await runGroup(spec, ctx);
-      if (!o.smoke && !r.errors.length && noiseOf(r) > NOISY_PCT) {
+      if (o.retryNoisy && !r.errors.length && noiseOf(r) > NOISY_PCT) {
         log(`    other processes used ${Math.round(noiseOf(r))}% of the machine during this scenario: running it again`);
-        await waitQuiet(90_000, log);
+        await waitQuiet(o.maxWaitMs, log);
         const again = await runGroup(spec, ctx);
         if (again.errors.length || noiseOf(again) < noiseOf(r)) r = again;
         r.retried = true;
