@@ -4,8 +4,11 @@
  * same PostgreSQL, in alternating rounds (before, current, current, before, …) so that a drift in
  * the machine's load falls on both alike.
  */
-import { runCheckout, type SpreadRun } from './checkout';
-import { gqlOk, startProduct, type ProductEnv } from './lib/servers';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCheckout, type CheckoutProfile, type SpreadRun } from './checkout';
+import { RemoteProfiler, summarizeProfile } from './lib/profiler';
+import { gqlOk, ROOT, startProduct, type ProductEnv } from './lib/servers';
 
 export type BuildName = 'current' | 'before';
 
@@ -28,6 +31,8 @@ export interface OutboxComparison {
   without?: OutboxTotals;
   /** Orders/s with the outbox ÷ without. */
   ratio: number;
+  /** V8 profiles of the server over a short spread run after each build's last round. */
+  profiles?: Partial<Record<BuildName, CheckoutProfile>>;
   errors: string[];
 }
 
@@ -40,6 +45,8 @@ export interface OutboxOptions {
   buyers: number;
   seconds: number;
   variants: number;
+  /** Profile each build's server after its last round; `.cpuprofile` files go to this directory. */
+  profileDir?: string;
   log: (s: string) => void;
 }
 
@@ -62,7 +69,9 @@ export async function runOutboxComparison(o: OutboxOptions): Promise<OutboxCompa
   const order: BuildName[] = Array.from({ length: 2 * o.rounds }, (_, i) => (((i + 1) >> 1) % 2 === 0 ? 'before' : 'current'));
   for (const [i, build] of order.entries()) {
     const env = o.envs[build];
-    const server = await startProduct(env, `checkout-${build}-${i + 1}`);
+    const profile = o.profileDir !== undefined && order.lastIndexOf(build) === i;
+    const server = await startProduct(env, `checkout-${build}-${i + 1}`, { inspect: profile });
+    const profiler = profile && server.inspectPort ? await RemoteProfiler.attach(server.inspectPort) : undefined;
     try {
       const { login } = await gqlOk<{ login: { token: string } }>(server.url, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
         { e: env.adminEmail, p: env.adminPassword });
@@ -71,10 +80,21 @@ export async function runOutboxComparison(o: OutboxOptions): Promise<OutboxCompa
         url: server.url, databaseUrl: env.databaseUrl, adminToken: login.token, spreadOnly: true,
         cpu: () => o.cpu(server.pid),
         buyers: o.buyers, spreadSeconds: o.seconds, spreadVariants: o.variants, hotStock: 0, hotMaxSeconds: 0, log: o.log,
+        profile: profiler && {
+          start: () => profiler.start(),
+          stop: async () => {
+            const raw = await profiler.stop();
+            const file = path.join(o.profileDir!, `checkout-${build}.cpuprofile`);
+            writeFileSync(file, JSON.stringify(raw));
+            return { ...summarizeProfile(raw, 25), file: path.relative(ROOT, file) };
+          },
+        },
       });
       result.errors.push(...r.errors.map((e) => `${build} build, round ${i + 1}: ${e}`));
       if (r.spread) result.rounds.push({ build, spread: r.spread });
+      if (r.profile) (result.profiles ??= {})[build] = r.profile;
     } finally {
+      profiler?.close();
       await server.stop();
     }
   }

@@ -515,6 +515,26 @@ function outboxSection(L: string[], run: BenchRun): void {
   }
   L.push('');
   L.push('CPU per order: all threads of each process over the round (PostgreSQL: the postmaster and every backend, the relay\'s work included; the server: the checkout requests and the relay, which runs in the product process). WAL bytes and writing transactions (transaction ids assigned) per order: what PostgreSQL wrote over the round, read from `pg_current_wal_lsn()` and `pg_current_snapshot()` before and after it (cluster-wide; nothing else writes meanwhile). Every writing transaction commits with an fsync (durable settings).');
+  const pc = ob.profiles?.current;
+  const pb = ob.profiles?.before;
+  if (pc?.orders && pb?.orders) {
+    L.push('');
+    L.push(`**Where the server's extra time goes** (V8 sampling profiles over a 5 s spread run after each build's last round, \`${pc.file}\` and \`${pb.file}\`): ${(pc.totalMs / pc.orders).toFixed(2)} ms busy per order with the outbox, ${(pb.totalMs / pb.orders).toFixed(2)} ms without. Self time per order by package or product file, largest differences first:`);
+    L.push('');
+    L.push('| package / file | current ms/order | before ms/order | difference |');
+    L.push('| --- | ---: | ---: | ---: |');
+    const per = (p: typeof pc, name: string) => (p.modules.find((m) => m.name === name)?.selfMs ?? 0) / p.orders!;
+    const names = [...new Set([...pc.modules.map((m) => m.name), ...pb.modules.map((m) => m.name)])];
+    const rows = names.map((n) => ({ n, c: per(pc, n), b: per(pb, n) })).sort((x, y) => Math.abs(y.c - y.b) - Math.abs(x.c - x.b)).slice(0, 12);
+    for (const r of rows) L.push(`| ${r.n} | ${r.c.toFixed(3)} | ${r.b.toFixed(3)} | ${r.c - r.b >= 0 ? '+' : ''}${(r.c - r.b).toFixed(3)} |`);
+    const relay = pc.product?.filter((f) => /events\/(event-log|outbox)/.test(f.where)) ?? [];
+    if (relay.length) {
+      L.push('');
+      L.push(`Inclusive time of the event log's functions in the current build's profile (synchronous parts only; their queries wait in PostgreSQL): ${relay.map((f) => `\`${f.name}\` (${f.where}) ${(f.selfMs / pc.orders!).toFixed(3)} ms/order`).join(', ')}.`);
+    }
+    L.push('');
+    L.push('The PostgreSQL side does not show in a V8 profile: see its CPU and WAL per order above.');
+  }
   const sum = (t?: { cpuPerOrderMs: Record<string, number> }) => (t ? Object.values(t.cpuPerOrderMs).reduce((x, y) => x + y, 0) : NaN);
   if (ob.current && ob.without) {
     L.push('');

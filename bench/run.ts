@@ -294,6 +294,7 @@ async function main() {
         before: { commit: before.commit, sha: before.sha, subject: before.subject, buildSeconds: before.buildSeconds },
         rounds: o.smoke ? 1 : 2, cpu: cpuByProcess,
         buyers: o.smoke ? 20 : 50, seconds: o.smoke ? 3 : 10, variants: 50, log,
+        profileDir: o.profile ? resultsDir : undefined,
       });
       log(`  orders/s with the outbox ${outbox.current?.ordersPerSec.toFixed(0)}, without ${outbox.without?.ordersPerSec.toFixed(0)}: ${outbox.ratio.toFixed(2)}×`);
       harnessErrors.push(...outbox.errors.map((e) => `outbox comparison: ${e}`));
