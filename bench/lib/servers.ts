@@ -34,6 +34,10 @@ export interface ProductEnv {
   adminEmail: string;
   adminPassword: string;
   logDir: string;
+  /** The build to run (a directory holding `dist/src/main.js`); the current tree when omitted. */
+  root?: string;
+  /** Redis key and channel prefix: builds on different databases keep apart on the one Redis. */
+  redisNamespace?: string;
 }
 
 function tail(file: string, lines = 30): string {
@@ -54,13 +58,14 @@ export async function startProduct(env: ProductEnv, name: string, opts: { inspec
   const inspectPort = opts.inspect ? await freePort() : undefined;
   const log = path.join(env.logDir, `${name}.log`);
   const fd = openSync(log, 'a');
+  const root = env.root ?? ROOT;
   const args = [
     ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
-    path.join(ROOT, 'dist/src/main.js'),
+    path.join(root, 'dist/src/main.js'),
   ];
   const child = track(
     spawn(process.execPath, args, {
-      cwd: ROOT,
+      cwd: root,
       stdio: ['ignore', fd, fd],
       env: {
         PATH: process.env.PATH,
@@ -71,6 +76,7 @@ export async function startProduct(env: ProductEnv, name: string, opts: { inspec
         HOST: '127.0.0.1',
         DATABASE_URL: env.databaseUrl,
         REDIS_URL: env.redisUrl,
+        ...(env.redisNamespace ? { REDIS_NAMESPACE: env.redisNamespace } : {}),
         DATA_DIR: env.dataDir,
         JWT_SECRET: env.jwtSecret,
         LOG_LEVEL: process.env.BENCH_SERVER_LOG_LEVEL || 'warn',
