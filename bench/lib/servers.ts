@@ -34,6 +34,8 @@ export interface ProductEnv {
   adminEmail: string;
   adminPassword: string;
   logDir: string;
+  /** Extra environment for the product (e.g. `SOCKET_RECOVERY_SECONDS`). */
+  env?: Record<string, string>;
 }
 
 function tail(file: string, lines = 30): string {
@@ -79,6 +81,7 @@ export async function startProduct(env: ProductEnv, name: string, opts: { inspec
         SEED_DEMO_DATA: 'true',
         RATE_LIMIT_POINTS: '100000000',
         RATE_LIMIT_WINDOW_MS: '1000',
+        ...env.env,
       },
     }),
   );
