@@ -6,6 +6,7 @@ import type { ReplayResult } from './replay';
 import type { Durations, GroupResult, PhaseResult, TargetKind, Mix } from './fanout';
 import type { ProfileSummary } from './lib/profiler';
 import type { Transport } from './lib/protocol';
+import { stormSection, type StormResult } from './storm';
 
 export interface BenchRun {
   mode: 'smoke' | 'full';
@@ -26,6 +27,7 @@ export interface BenchRun {
   errors: string[];
   productStarts: number;
   slowShutdowns: Array<{ name: string; ms: number; code: number | null; signal: string | null }>;
+  storm?: StormResult;
 }
 
 type PhaseName = PhaseResult['phase'];
@@ -392,6 +394,7 @@ export function writeReport(run: BenchRun, out: string): string {
     L.push('');
   }
 
+  L.push(...stormSection(run.storm, run));
   if (run.slowShutdowns.length) {
     L.push('## Product shutdowns');
     L.push('');

