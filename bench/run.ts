@@ -157,7 +157,7 @@ async function main() {
     return;
   }
   const o = parseArgs(process.argv.slice(2));
-  if (o.storm.run === 'only') Object.assign(o, { checkout: false, checkoutOnly: true });
+  if (o.storm.run === 'only') Object.assign(o, { checkout: false, checkoutOnly: true, replay: false, before: null });
   const d = durations(o.smoke);
   const started = Date.now();
   const log = (s: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);

@@ -79,7 +79,12 @@ export interface StormResult {
 const ADJUST = 'mutation StormAdjust($p: ID!, $d: Int!) { adjustStock(productId: $p, variant: { size: "42", color: "black" }, delta: $d) { id } }';
 /** PostgreSQL publishes a backend's counts when it has been idle 10 s at most (or when it exits). */
 const STATS_FLUSH_MS = 11_000;
-const RATE = 10;
+/**
+ * Events per second before and during the storm: low enough that fan-out to every client stays far
+ * below what two shared cores deliver (at N = 5,000 each event is 5,400 messages).
+ */
+const RATE = 2;
+const BEFORE_EVENTS = 10;
 const MISSED = 20;
 
 /** One storm-client process (bench/storm-client.ts), driven over IPC. */
@@ -215,12 +220,18 @@ export async function runStorm(ctx: FanoutContext, o: StormOptions): Promise<Sto
         resumed: all.reduce((s, x) => s + x.resumed, 0),
       };
     };
-    const waitFor = async (what: string, of: StormProc[], done: (p: Awaited<ReturnType<typeof progress>>) => boolean, ms: number) => {
+    /** Polls until `done`; past `ms` it throws, or (soft) logs and goes on: the verification then names what is missing. */
+    const waitFor = async (what: string, of: StormProc[], done: (p: Awaited<ReturnType<typeof progress>>) => boolean, ms: number, soft = false) => {
       const until = Date.now() + ms;
       for (;;) {
         const p = await progress(of);
         if (done(p)) return p;
-        if (Date.now() > until) throw new Error(`storm: ${what} did not happen within ${ms / 1000} s`);
+        if (Date.now() > until) {
+          const why = `${what} did not happen within ${ms / 1000} s (${JSON.stringify(p)})`;
+          if (!soft) throw new Error(why);
+          log(`    ${why}`);
+          return p;
+        }
         await sleep(100);
       }
     };
@@ -256,8 +267,8 @@ export async function runStorm(ctx: FanoutContext, o: StormOptions): Promise<Sto
 
     // Before: the survivors' latency with every client connected.
     for (const p of procs) p.tell({ type: 'mark' });
-    r.beforeEvents = await paced(MISSED);
-    const before = await waitFor('the events before the storm to reach every client', procs, (p) => p.minSinceMark >= MISSED && p.minLast === p.maxLast, 30_000);
+    r.beforeEvents = await paced(BEFORE_EVENTS);
+    const before = await waitFor('the events before the storm to reach every client', procs, (p) => p.minSinceMark >= BEFORE_EVENTS && p.minLast === p.maxLast, 30_000);
     const beforeRange: [number, number] = [warmLast + 1, before.maxLast];
     await sleep(STATS_FLUSH_MS);
     const s1 = await pgReads(pg);
@@ -267,7 +278,9 @@ export async function runStorm(ctx: FanoutContext, o: StormOptions): Promise<Sto
     const tKill = Date.now();
     a.child.kill('SIGKILL');
     servers.splice(servers.indexOf(a), 1);
-    for (let k = 0; k < MISSED; k++) await raise();
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let k = 0; k < MISSED / 4; k++) await raise();
+    }));
     const missed = await waitFor('the missed events to reach the survivors', survivors, (p) => p.minSinceMark >= MISSED, 30_000);
     const lastMissed = missed.maxLast;
     for (const p of storm) p.tell({ type: 'await', eventId: lastMissed });
@@ -277,15 +290,15 @@ export async function runStorm(ctx: FanoutContext, o: StormOptions): Promise<Sto
     r.awayMs = tSwitch - tKill;
     log(`    A killed; ${MISSED} events raised on B in ${r.awayMs} ms; clients may come back now`);
     let allBack = false;
-    const limit = o.smoke ? 30_000 : 90_000;
+    const limit = 120_000;
     const pacing = paced(Math.ceil((limit / 1000) * RATE), () => allBack && Date.now() - tSwitch > 2000);
     try {
-      await waitFor(`every storm client to resume (${o.n})`, storm, (p) => p.resumed >= o.n, limit);
+      await waitFor(`every storm client to resume (${o.n})`, storm, (p) => p.resumed >= o.n, limit, true);
     } finally {
       allBack = true;
       r.stormEvents = await pacing;
     }
-    const end = await waitFor('the last events to reach every client', procs, (p) => p.minLast === p.maxLast, 30_000);
+    const end = await waitFor('the last events to reach every client', procs, (p) => p.minLast === p.maxLast, 30_000, true);
     const stormRange: [number, number] = [lastMissed + 1, end.maxLast];
     const sMs = Date.now() - tKill;
     await sleep(STATS_FLUSH_MS);
@@ -295,7 +308,9 @@ export async function runStorm(ctx: FanoutContext, o: StormOptions): Promise<Sto
     // Control: the same events in the same rhythm on B alone, every client connected, nobody reconnecting.
     for (const p of procs) p.tell({ type: 'mark' });
     const c0 = Date.now();
-    for (let k = 0; k < MISSED; k++) await raise();
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let k = 0; k < MISSED / 4; k++) await raise();
+    }));
     const controlEvents = MISSED + (await paced(r.stormEvents));
     await waitFor('the control events to reach every client', procs, (p) => p.minSinceMark >= controlEvents && p.minLast === p.maxLast, 30_000);
     const cMs = Date.now() - c0;
@@ -400,7 +415,7 @@ export function stormSection(s: StormResult | undefined, run: { date: string; co
     `- **Set-up**: two product processes A and B (\`node dist/src/main.js\`, one PostgreSQL, one Redis). ${f0(n)} clients on A — ${f0(s.clients.socketio)} socket.io-client 4 (stock reconnection settings, websocket, through a TCP proxy in the harness) and ${f0(s.clients['graphql-ws'])} graphql-ws clients (\`url\` function, \`connectionParams: () => ({ lastEventId })\`, default retry wait) — plus ${f0(s.survivors)} clients on B all along (half per transport). Each follows one product (\`product_<id>\` room / \`productStockUpdate(productId)\`), anonymously. Clients run in separate processes of at most 2,500 connections.`,
     `- **Storm**: after a warm-up and ${s.beforeEvents} events at ${s.rate}/s (the survivors' "before"), A is killed with SIGKILL; ${s.missedEvents} events are raised on B while A's clients cannot connect anywhere (${f0(s.awayMs)} ms); then the proxy and the \`url\` function point at B, and events go on at ${s.rate}/s until every client is back (${s.stormEvents} events). A client has **resumed** when it holds the last missed event (with every earlier one: checked below).`,
     `- **Every client ends with every event exactly once, in order**: ${f0(s.verify.exact)} of ${f0(s.verify.clients)} clients hold exactly the log's \`product_stock_update\` events of the product (from their first warm-up event on)${s.verify.clients - s.verify.exact ? ` — **${s.verify.missing} missing, ${s.verify.duplicated} duplicated, ${s.verify.outOfOrder} out of order**` : ''}. Socket.IO reconnections with \`socket.recovered === true\`: ${f0(s.recovered)} (not recovered: ${f0(s.notRecovered)}); graphql-ws reconnections: ${f0(s.gqlReconnects)}.`,
-    `- **Database reads** are counted by PostgreSQL: sequential + index scans per table (\`pg_stat_user_tables\`) and transactions (\`pg_stat_database\` commits + rollbacks) between readings taken ${STATS_FLUSH_MS / 1000} s after each window's last activity (a backend publishes its counts when it has been idle up to 10 s, or when it exits). The storm window runs from the kill until every client holds the last event; the control window follows it: the same ${s.control.events} events in the same rhythm (${s.missedEvents} one after the other, then ${s.rate}/s) on B alone, with every client connected and nobody reconnecting. "Log reads" are scans of \`shop_events\` in the storm window (the event log: only replays, catch-ups and the pruning read it); "resume reads" are the storm window's scans minus the control's (what the events and B's own loops cost is in both; the windows' lengths differ a little, so time-driven reads such as the 1-second poll of \`shop_event_state\` do not cancel exactly).`,
+    `- **Database reads** are counted by PostgreSQL: sequential + index scans per table (\`pg_stat_user_tables\`) and transactions (\`pg_stat_database\` commits + rollbacks) between readings taken ${STATS_FLUSH_MS / 1000} s after each window's last activity (a backend publishes its counts when it has been idle up to 10 s, or when it exits). The storm window runs from the kill until every client holds the last event; the control window follows it: the same ${s.control.events} events in the same rhythm (${s.missedEvents} as fast as B takes them, 4 in flight, then ${s.rate}/s) on B alone, with every client connected and nobody reconnecting. "Log reads" are scans of \`shop_events\` in the storm window (the event log: only replays, catch-ups and the pruning read it); "resume reads" are the storm window's scans minus the control's (what the events and B's own loops cost is in both; the windows' lengths differ a little, so time-driven reads such as the 1-second poll of \`shop_event_state\` do not cancel exactly).`,
   );
   L.push('');
   const t99 = s.fromSwitch.p99;
