@@ -5,6 +5,7 @@ import {
 import type { Server, Socket } from 'socket.io';
 import type { Envelope } from '../events/audience';
 import { catalogue, eventList, type EventDefinition, type EventName, type PayloadOf } from '../events/catalogue';
+import { AppError, ErrorCode } from '../errors';
 import type { EventLog } from '../events/event-log';
 import type { Logger } from '../logger';
 
@@ -126,6 +127,8 @@ export async function startBridge(io: Server, log: EventLog, schema: GraphQLSche
       try {
         missed = await log.since(after);
       } catch (err) {
+        // Pruned past `after` since it was checked: the caller reports RESYNC_REQUIRED.
+        if (err instanceof AppError && err.code === ErrorCode.RESYNC_REQUIRED) throw err;
         logger.error({ err }, 'socket replay failed: the socket starts afresh');
         missed = [];
       }

@@ -193,8 +193,9 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
       // Hold durable events from this instant: the replay below comes first, then they do.
       h.bridge.hold(socket);
       void recover(socket, ctx, recovery).catch((err) => {
-        h.logger.error({ err }, 'socket recovery failed');
         h.bridge.cancel(socket);
+        if (err instanceof AppError && err.code === ErrorCode.RESYNC_REQUIRED) socket.emit('error', { event: 'resume', code: err.code, message: err.message });
+        else h.logger.error({ err }, 'socket recovery failed');
       });
     } else if (viewer) {
       void socket.join(rooms.user(viewer.id));

@@ -298,7 +298,8 @@ export class EventLog {
   async resumePoint(after: unknown): Promise<number> {
     const at = parseEventId(after);
     if (at === null) throw resyncRequired('the event id is not one this shop issued');
-    let s = await this.readState(false);
+    // The state is refreshed by every poll; a resume inside what it shows needs no read of its own.
+    let s = this.started ? this.state : await this.readState(false);
     if (at > Math.max(this.position, s.lastId) || at < s.prunedThrough) s = await this.readState(true);
     if (at > Math.max(this.position, s.lastId)) throw resyncRequired('the event id is later than any issued');
     if (at < s.prunedThrough) throw resyncRequired('the events after this id are past the retention');
@@ -321,6 +322,9 @@ export class EventLog {
         let from = after;
         while (from < ringStart - 1) {
           const page = await this.read(from, READ_PAGE);
+          // Positions are gapless: a log that does not start right after `after` was pruned past it
+          // after `resumePoint` let it through.
+          if (from === after && page[0]?.i !== after + 1) throw resyncRequired('the events after this id are past the retention');
           if (!page.length) break;
           for (const e of page) if (e.i! < ringStart) out.push(e);
           from = page[page.length - 1].i!;
@@ -356,10 +360,11 @@ export class EventLog {
   /** Deletes events older than the retention (a prefix of the log) and records how far it went. */
   private async prune(): Promise<void> {
     try {
-      await this.opts.orm.em.fork().execute(
+      const [row] = await this.opts.orm.em.fork().execute<Array<{ pruned_through: string }>>(
         `with gone as (delete from shop_events where created_at < now() - make_interval(secs => ?) returning id)
          update shop_event_state set pruned_through = greatest(pruned_through, (select max(id) from gone))
-          where exists (select 1 from gone)`, [this.opts.retentionSeconds]);
+          where exists (select 1 from gone) returning pruned_through`, [this.opts.retentionSeconds]);
+      if (row) this.state.prunedThrough = Math.max(this.state.prunedThrough, Number(row.pruned_through));
     } catch (err) {
       if (!this.closed) this.opts.logger.warn({ err }, 'event log pruning failed');
     }

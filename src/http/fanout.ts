@@ -8,6 +8,7 @@ import { checkAccess, subscriptionTarget } from '../events/access';
 import type { Envelope, SubscriptionArgs } from '../events/audience';
 import { eventList, type EventDefinition } from '../events/catalogue';
 import type { EventLog } from '../events/event-log';
+import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { GqlContext } from '../schema/context';
 
@@ -142,6 +143,13 @@ export class FanoutEngine {
     try {
       events = await this.log.since(after);
     } catch (err) {
+      if (err instanceof AppError && err.code === ErrorCode.RESYNC_REQUIRED) {
+        // As when `resumePoint` refuses: one result carrying the error, then `complete`.
+        member.held = null;
+        this.write(member, JSON.stringify({ data: null, errors: [{ message: err.message, extensions: { code: err.code } }] }));
+        member.end();
+        return;
+      }
       this.logger.error({ err, event: group.def.name }, 'event replay failed: closing the subscriber');
       member.held = null;
       member.socket.close(1011, 'Event replay failed');

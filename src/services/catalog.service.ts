@@ -58,7 +58,6 @@ export const compareVariants = (a: { size: string; color: string }, b: { size: s
 
 const skuPart = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '').slice(0, 8) || 'X';
 
-/** The catalogue: products, variants, effective prices and admin edits. */
 /** A fall in a product's effective price (from a price change or a flash sale), in cents. */
 export interface PriceDrop {
   productId: string;
@@ -67,7 +66,13 @@ export interface PriceDrop {
   newCents: number;
 }
 
+/** Product ids remembered as existing (see `exists`); the set starts over when it reaches this size. */
+const KNOWN_PRODUCTS_MAX = 100_000;
+
+/** The catalogue: products, variants, effective prices and admin edits. */
 export class CatalogService {
+  private readonly known = new Set<string>();
+  private readonly checking = new Map<string, Promise<boolean>>();
   /** A price change that lowered a product's effective price: wishlisters hear of it when it commits. */
   readonly priceDrop: FactKind<PriceDrop>;
 
@@ -117,10 +122,26 @@ export class CatalogService {
     return (await this.views(em, [p]))[0];
   }
 
+  /**
+   * Whether a product exists: the subscription and room rule for product events. Products are
+   * never deleted, so a product seen once is remembered (a reconnect storm of thousands of
+   * followers of one product costs one read), and concurrent checks of one id share a read.
+   */
   async exists(id: string): Promise<boolean> {
     if (!idSchema.safeParse(id).success) return false;
-    const rows = await this.deps.orm.em.fork().execute('select 1 from products where id = ?', [id]);
-    return rows.length > 0;
+    if (this.known.has(id)) return true;
+    let read = this.checking.get(id);
+    if (!read) {
+      read = this.deps.orm.em.fork().execute('select 1 from products where id = ?', [id])
+        .then((rows) => {
+          if (rows.length && this.known.size >= KNOWN_PRODUCTS_MAX) this.known.clear();
+          if (rows.length) this.known.add(id);
+          return rows.length > 0;
+        })
+        .finally(() => this.checking.delete(id));
+      this.checking.set(id, read);
+    }
+    return read;
   }
 
   /** Relay pagination in (created_at, id) order: stable under inserts, no duplicates or gaps. */

@@ -225,4 +225,32 @@ describe('retention', () => {
       await shop.close();
     }
   });
+
+  it('answers RESYNC_REQUIRED when the log was pruned past `after` after the id was accepted', async () => {
+    const databaseUrl = await createTestDatabase();
+    const first = await startTestShop({ databaseUrl });
+    let second: Shop | undefined;
+    try {
+      const adminC = await makeAdmin(first);
+      const product = await makeProduct(first, [{ size: '9', color: 'black', stock: 20 }]);
+      for (let i = 0; i < 3; i++) await gqlOk(first.url, ADJUST, { id: product.id, d: -1 }, adminC.token);
+      await waitFor(async () => (await logRows(first, 'product_stock_update')).length === 3, 5000, 'three logged');
+      // An instance started afterwards holds none of them in memory: its replay reads the log.
+      second = await startTestShop({ databaseUrl });
+      const rows = await logRows(second, 'product_stock_update');
+      // What a pruning run does, without yet moving the watermark `resumePoint` checks against.
+      const c = new Client({ connectionString: databaseUrl });
+      await c.connect();
+      await c.query('delete from shop_events where id <= $1', [rows[1].id]);
+      await c.end();
+      const ws2 = wsClient(second.wsUrl);
+      disposers.push(() => ws2.dispose());
+      const sub = collect(ws2, STOCK_SUB, { id: product.id, after: rows[0].payload.eventId });
+      await waitFor(() => sub.completed, 5000, 'completion');
+      expect(sub.events).toHaveLength(0);
+      expect(JSON.stringify(sub.errors)).toContain('RESYNC_REQUIRED');
+    } finally {
+      await Promise.all([first.close(), second?.close()]);
+    }
+  });
 });
