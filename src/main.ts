@@ -1,12 +1,17 @@
 import 'reflect-metadata';
-import { startShop } from './bootstrap';
 import { loadConfig } from './config';
 import { createLogger } from './logger';
+import { startTracing, stopTracing } from './tracing';
 
 async function main() {
   const started = Date.now();
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // Before the shop's modules load: the instrumentations patch HTTP, Express, GraphQL, pg, ioredis
+  // and Socket.IO as they are required.
+  if (startTracing()) logger.info('tracing on: spans are exported over OTLP/HTTP');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startShop } = require('./bootstrap') as typeof import('./bootstrap');
   const shop = await startShop(config, logger);
   const base = `http://localhost:${shop.port}`;
   const lines = [
@@ -34,7 +39,7 @@ async function main() {
     logger.info({ signal, drainMs: config.shutdownDrainMs }, 'shutting down');
     const force = setTimeout(() => process.exit(1), config.shutdownDrainMs + 15_000);
     force.unref();
-    shop.shutdown(config.shutdownDrainMs).then(
+    shop.shutdown(config.shutdownDrainMs).then(stopTracing).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'shutdown failed');

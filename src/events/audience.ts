@@ -24,6 +24,8 @@ export interface Envelope<P = unknown> {
   t: number;
   /** Durable events only: the position in the event log (the payload's `eventId`). */
   i?: number;
+  /** Durable events, when tracing is on: the trace context of their publish (src/tracing.ts). */
+  x?: string;
   /** Never on the wire: a subscription that must end with this error instead of a payload. */
   error?: unknown;
 }

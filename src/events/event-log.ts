@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import { inSpan, openSpan, type OpenSpan } from '../tracing';
 import type { Envelope, Route } from './audience';
 import type { EventHub } from './hub';
 import type { DraftEvent, Outbox } from './outbox';
@@ -163,23 +164,32 @@ export class EventLog {
   private async relayBatch(): Promise<'busy' | 'empty' | 'some' | 'full'> {
     const { orm, outbox, logger } = this.opts;
     let facts = 0;
-    const envelopes = await orm.em.fork().transactional(async (tx) => {
+    /** Per traced fact: the span of its relay and publish (tracing on only). */
+    const spans: OpenSpan[] = [];
+    const envelopes = await orm.em.fork().transactional(async (tx): Promise<Envelope[] | null> => {
       const [{ locked }] = await tx.execute<Array<{ locked: boolean }>>('select pg_try_advisory_xact_lock(?) as locked', [RELAY_LOCK]);
       if (!locked) return null;
-      const rows = await tx.execute<Array<{ id: string; kind: string; fact: unknown; created_at: Date }>>(
-        `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact, created_at`);
+      const rows = await tx.execute<Array<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>>(
+        `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact, trace, created_at`);
       facts = rows.length;
       if (!rows.length) return [];
       rows.sort((a, b) => Number(a.id) - Number(b.id));
       const drafts: DraftEvent[] = [];
       /** Per draft: when its change recorded the fact (ms), the start of its delivery lag. */
       const recorded: number[] = [];
+      /** Per draft: the trace context its publish continues (the fact's relay span). */
+      const traces: Array<string | undefined> = [];
       for (const row of rows) {
+        const span = openSpan(`publish ${row.kind}`, row.trace, 'producer', { 'shop.fact': row.kind, 'shop.outbox_id': row.id });
+        if (span) spans.push(span);
         try {
           const at = new Date(row.created_at);
           const expanded = await outbox.expand(row.kind, row.fact, tx, at.toISOString());
           drafts.push(...expanded);
-          for (let k = 0; k < expanded.length; k++) recorded.push(at.getTime());
+          for (let k = 0; k < expanded.length; k++) {
+            recorded.push(at.getTime());
+            traces.push(span?.context);
+          }
         } catch (err) {
           // A fact that cannot be expanded must not stop every later one.
           logger.error({ err, kind: row.kind, outboxId: row.id }, 'event fact dropped: its handler failed');
@@ -191,22 +201,29 @@ export class EventLog {
       const first = Number(last) - drafts.length + 1;
       const out: Envelope[] = drafts.map((d, i) => ({
         e: d.name, p: { eventId: formatEventId(first + i), ...d.payload }, r: d.route, t: recorded[i], i: first + i,
+        ...(traces[i] ? { x: traces[i] } : {}),
       }));
       await tx.execute(
-        `insert into shop_events (id, name, payload, route)
-         select x.id, x.name, x.payload, x.route from jsonb_to_recordset(?::jsonb) as x(id bigint, name text, payload jsonb, route jsonb)`,
-        [JSON.stringify(out.map((e) => ({ id: e.i, name: e.e, payload: e.p, route: e.r })))]);
+        `insert into shop_events (id, name, payload, route, trace)
+         select x.id, x.name, x.payload, x.route, x.trace from jsonb_to_recordset(?::jsonb) as x(id bigint, name text, payload jsonb, route jsonb, trace text)`,
+        [JSON.stringify(out.map((e) => ({ id: e.i, name: e.e, payload: e.p, route: e.r, trace: e.x ?? null })))]);
       await tx.execute(`select pg_notify('shop_events', ?)`, [String(last)]);
       return out;
+    }).catch((err: unknown) => {
+      for (const span of spans) span.end({ 'shop.relay_failed': true });
+      throw err;
     });
-    if (envelopes === null) return 'busy';
-    if (!envelopes.length) return facts ? 'some' : 'empty';
+    if (envelopes === null || !envelopes.length) {
+      for (const span of spans) span.end();
+      return envelopes === null ? 'busy' : facts ? 'some' : 'empty';
+    }
     this.stats.relayed += envelopes.length;
     this.fault('after-relay');
     for (const e of envelopes) {
       this.opts.hub.sendDurable(e);
       this.receive(e);
     }
+    for (const span of spans) span.end();
     return facts === RELAY_BATCH ? 'full' : 'some';
   }
 
@@ -246,13 +263,16 @@ export class EventLog {
     this.stats.delivered++;
     const set = this.listeners.get(e.e);
     if (!set) return;
-    for (const l of set) {
-      try {
-        l(e);
-      } catch (err) {
-        this.opts.logger.error({ err, event: e.e }, 'event listener failed');
+    // With tracing on, this instance's delivery of the event is one span in the trace of its change.
+    inSpan(`deliver ${e.e}`, e.x, 'consumer', { 'shop.event': e.e, 'shop.event_id': e.i!, 'shop.listeners': set.size }, () => {
+      for (const l of set) {
+        try {
+          l(e);
+        } catch (err) {
+          this.opts.logger.error({ err, event: e.e }, 'event listener failed');
+        }
       }
-    }
+    });
   }
 
   /** Reads from the log whatever this instance has not delivered yet. One read at a time. */
@@ -283,10 +303,10 @@ export class EventLog {
 
   private async read(after: number, limit: number): Promise<Envelope[]> {
     this.stats.logReads++;
-    const rows = await this.opts.orm.em.fork().execute<Array<{ id: string; name: string; payload: Record<string, unknown>; route: Route; t: string }>>(
-      `select id, name, payload, route, (extract(epoch from created_at) * 1000)::bigint as t
+    const rows = await this.opts.orm.em.fork().execute<Array<{ id: string; name: string; payload: Record<string, unknown>; route: Route; trace: string | null; t: string }>>(
+      `select id, name, payload, route, trace, (extract(epoch from created_at) * 1000)::bigint as t
          from shop_events where id > ? order by id limit ?`, [after, limit]);
-    return rows.map((r) => ({ e: r.name, p: r.payload, r: r.route, t: Number(r.t), i: Number(r.id) }));
+    return rows.map((r) => ({ e: r.name, p: r.payload, r: r.route, t: Number(r.t), i: Number(r.id), ...(r.trace ? { x: r.trace } : {}) }));
   }
 
   // ---------------------------------------------------------------- resume

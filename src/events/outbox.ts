@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { traceContext } from '../tracing';
 import type { Route } from './audience';
 import type { DraftOf, DurableEventName } from './catalogue';
 
@@ -25,11 +26,21 @@ export interface FactKind<F> {
    * records its result in the same statement. `call` must be one `select f(...) as <column>`; the
    * fact is `jsonb_build_object('<column>', <its result>, ...extra)`; `when` filters (SQL on `r.<column>`).
    */
-  wrap(call: string, column: string, extra: string[], when?: string): string;
+  wrap(call: string, column: string, extra: string[], when?: string): WrappedCall;
 }
 
-/** Inserts a fact and wakes every relay at commit (NOTIFY is delivered when the transaction commits). */
-const INSERT_FACT = `with f as (insert into shop_outbox (kind, fact, created_at) values (?, ?::jsonb, clock_timestamp()) returning 1)
+/** A change and the recording of its fact, as one statement. */
+export interface WrappedCall {
+  sql: string;
+  /** The statement's parameters: those of `call`, of `extra` and of `when`, in that order. */
+  params(call: unknown[], extra: unknown[], when?: unknown[]): unknown[];
+}
+
+/**
+ * Inserts a fact and wakes every relay at commit (NOTIFY is delivered when the transaction commits).
+ * `trace` is the change's trace context (null unless tracing is on).
+ */
+const INSERT_FACT = `with f as (insert into shop_outbox (kind, fact, trace, created_at) values (?, ?::jsonb, ?, clock_timestamp()) returning 1)
   select pg_notify('shop_outbox', '') from f`;
 
 /**
@@ -55,14 +66,17 @@ export class Outbox {
     return {
       kind,
       record: async (em, fact) => {
-        await em.execute(INSERT_FACT, [kind, JSON.stringify(fact)]);
+        await em.execute(INSERT_FACT, [kind, JSON.stringify(fact), traceContext()]);
       },
-      wrap: (call, column, extra, when) => `with r as (${call}),
-        f as (insert into shop_outbox (kind, fact, created_at)
-              select '${kind}', jsonb_build_object('${column}', r.${column}${extra.length ? `, ${extra.join(', ')}` : ''}), clock_timestamp() from r
-              ${when ? `where ${when}` : ''} returning 1),
-        n as (select pg_notify('shop_outbox', '') from f limit 1)
-        select r.*, (select count(*) from n) as notified from r`,
+      wrap: (call, column, extra, when) => ({
+        sql: `with r as (${call}),
+          f as (insert into shop_outbox (kind, fact, trace, created_at)
+                select '${kind}', jsonb_build_object('${column}', r.${column}${extra.length ? `, ${extra.join(', ')}` : ''}), ?::text, clock_timestamp() from r
+                ${when ? `where ${when}` : ''} returning 1),
+          n as (select pg_notify('shop_outbox', '') from f limit 1)
+          select r.*, (select count(*) from n) as notified from r`,
+        params: (callParams, extraParams, whenParams = []) => [...callParams, ...extraParams, traceContext(), ...whenParams],
+      }),
     };
   }
 

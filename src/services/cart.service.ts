@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { shopRefusal } from '../db/shop-sql';
 import { z } from 'zod';
 import type { CartView } from '../events/payloads/common.payload';
+import type { WrappedCall } from '../events/outbox';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
 import { discounted, toMoney, type ServiceDeps } from './context';
 import type { ShortVariant } from './stock.service';
@@ -77,7 +78,7 @@ interface CartChangedFact {
 }
 
 export class CartService {
-  private readonly changeSql: string;
+  private readonly changeCall: WrappedCall;
 
   constructor(private deps: ServiceDeps) {
     const changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit, _em, timestamp) => {
@@ -86,7 +87,7 @@ export class CartService {
       if (batch) emit('cart_sync', { cart, timestamp }, { userId });
       else emit('cart_updated', { action, cart, timestamp }, { userId });
     });
-    this.changeSql = changed.wrap('select shop_cart_apply(?, ?::jsonb, ?) as r', 'r',
+    this.changeCall = changed.wrap('select shop_cart_apply(?, ?::jsonb, ?) as r', 'r',
       [`'userId', ?::text`, `'action', ?::text`, `'batch', ?::boolean`], `?::boolean or (r.r->>'changed')::boolean`);
   }
 
@@ -188,7 +189,7 @@ export class CartService {
     try {
       // One statement: the change, and (when it changed something, or for a batch) its event fact.
       const [{ r }] = await this.deps.orm.em.fork().execute<Array<{ r: { changed: boolean; cart: CartJson } }>>(
-        this.changeSql, [userId, JSON.stringify(rows), MAX_LINE_QUANTITY, userId, action, batch, batch]);
+        this.changeCall.sql, this.changeCall.params([userId, JSON.stringify(rows), MAX_LINE_QUANTITY], [userId, action, batch], [batch]));
       return this.view(userId, r.cart);
     } catch (err) {
       throw this.refusal(err, batch) ?? err;
