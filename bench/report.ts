@@ -5,6 +5,7 @@ import type { OutboxComparison } from './outbox-cost';
 import type { ReplayResult } from './replay';
 import type { Durations, GroupResult, PhaseResult, TargetKind, Mix } from './fanout';
 import type { ProfileSummary } from './lib/profiler';
+import { keepSections, section } from './lib/sections';
 import type { Transport } from './lib/protocol';
 import { stormSection, type StormResult } from './storm';
 
@@ -394,7 +395,7 @@ export function writeReport(run: BenchRun, out: string): string {
     L.push('');
   }
 
-  L.push(...stormSection(run.storm, run));
+  if (run.storm) L.push(section('storm', stormSection(run.storm, run)), '');
   if (run.slowShutdowns.length) {
     L.push('## Product shutdowns');
     L.push('');
@@ -408,7 +409,7 @@ export function writeReport(run: BenchRun, out: string): string {
     L.push('');
   }
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, L.join('\n'));
+  writeFileSync(out, keepSections(L.join('\n'), out));
 
   // Console summary.
   const S: string[] = [`Targets at N = ${nMax}:`];

@@ -11,7 +11,6 @@
  * (`SOCKET_RECOVERY_SECONDS=0`), through the regular fan-out scenario (bench/fanout.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startProxy } from '../test/support/proxy';
@@ -19,6 +18,7 @@ import { runGroup, type FanoutContext, type GroupResult } from './fanout';
 import { sleep, stopChild, track } from './lib/proc';
 import type { Transport } from './lib/protocol';
 import { gqlOk, startProduct, type ServerProc } from './lib/servers';
+import { writeSection } from './lib/sections';
 import { merge, summarize, type Hist, type Summary } from './lib/stats';
 import type { FromStormClient, ToStormClient } from './storm-client';
 
@@ -395,13 +395,10 @@ const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 
 const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
 const ok = (met: boolean | null) => (met === null ? '—' : met ? '✅' : '❌');
 
-const START = '<!-- storm:start -->';
-const STOP = '<!-- storm:end -->';
-
 /** The "Reconnect storm" section of BENCHMARKS.md (between markers, so `--storm-only` can replace it). */
 export function stormSection(s: StormResult | undefined, run: { date: string; command: string; mode: string }): string[] {
   if (!s) return [];
-  const L: string[] = [START, '## Reconnect storm (issue 12)', ''];
+  const L: string[] = ['## Reconnect storm (issue 12)', ''];
   L.push(`Measured ${run.date} by \`${run.command}\`${run.mode === 'smoke' ? ' (smoke: too few clients to mean anything)' : ''}.`);
   L.push('');
   const n = s.opts.n;
@@ -453,7 +450,6 @@ export function stormSection(s: StormResult | undefined, run: { date: string; co
     for (const e of s.errors) L.push(`- ${e.split('\n')[0]}`);
     L.push('');
   }
-  L.push(STOP);
   return L;
 }
 
@@ -462,13 +458,7 @@ export function stormSection(s: StormResult | undefined, run: { date: string; co
  * appended), leaving the rest of the report as the last full run wrote it.
  */
 export function writeStormOnly(run: { storm?: StormResult; date: string; command: string; mode: string; errors: string[] }, out: string): string {
-  const section = stormSection(run.storm, run).join('\n');
-  const old = existsSync(out) ? readFileSync(out, 'utf8') : '# Benchmarks\n';
-  const a = old.indexOf(START);
-  const b = old.indexOf(STOP);
-  const next = a >= 0 && b > a ? old.slice(0, a) + section + old.slice(b + STOP.length) : `${old.replace(/\n*$/, '\n\n')}${section}\n`;
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, next);
+  writeSection(out, 'storm', stormSection(run.storm, run));
   const s = run.storm;
   return s
     ? `Storm: ${s.resumed}/${s.opts.n} resumed, 99 % in ${f0(s.fromSwitch.p99)} ms; log reads ${s.storm.tables.shop_events ?? 0}; ` +
