@@ -86,11 +86,16 @@ export class StockService {
    * the product's room, threshold crossings to admins, 0 → more to the variant's wishlisters.
    */
   async raise(changes: StockChange[], emit: Emit, em: EntityManager, timestamp: string): Promise<void> {
+    const skus = new Map((await em.execute<Array<{ id: string; sku: string }>>(
+      'select id::text as id, sku from product_variants where id in (select (jsonb_array_elements_text(?::jsonb))::uuid)',
+      [JSON.stringify(changes.map((c) => c.variantId))])).map((r) => [r.id, r.sku]));
     for (const c of changes) {
       const variant = { size: c.size, color: c.color };
-      emit('inventory_update', { productId: c.productId, variant, stockChange: c.delta, timestamp }, { productId: c.productId });
+      // The variant as the catalogue queries return it, with the stock this change left.
+      const productVariant = { id: c.variantId, size: c.size, color: c.color, sku: skus.get(c.variantId) ?? '', stock: c.after, inStock: c.after > 0 };
+      emit('inventory_update', { productId: c.productId, variant, stockChange: c.delta, timestamp, productVariant }, { productId: c.productId });
       emit('product_stock_update', {
-        productId: c.productId, variant, stock: c.after, stockChange: c.delta, inStock: c.after > 0, timestamp,
+        productId: c.productId, variant, stock: c.after, stockChange: c.delta, inStock: c.after > 0, timestamp, productVariant,
       }, { productId: c.productId });
       const severity = c.after === 0 && c.before > 0
         ? 'critical'

@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Order } from '../../schema/types/order.type';
+import { ProductVariant } from '../../schema/types/product.type';
 import { CartView, Customer, EventUser, StatusChange, Tracking, VariantRef, WishlistView, DurablePayload } from './common.payload';
 
 @ObjectType({ implements: DurablePayload })
@@ -21,6 +22,10 @@ export class InventoryUpdatePayload extends DurablePayload {
   @Field(() => VariantRef) variant!: VariantRef;
   @Field(() => Int, { description: 'Signed: negative for a decrease.' }) stockChange!: number;
   @Field() timestamp!: string;
+  @Field(() => ProductVariant, {
+    description: 'The variant after the change: a normalized client cache (Apollo Client, urql Graphcache) updates its cached ProductVariant (stock, inStock) by the id.',
+  })
+  productVariant!: ProductVariant;
 }
 
 @ObjectType({ implements: DurablePayload })
@@ -31,6 +36,10 @@ export class ProductStockUpdatePayload extends DurablePayload {
   @Field(() => Int) stockChange!: number;
   @Field(() => Boolean) inStock!: boolean;
   @Field() timestamp!: string;
+  @Field(() => ProductVariant, {
+    description: 'The variant after the change: a normalized client cache (Apollo Client, urql Graphcache) updates its cached ProductVariant (stock, inStock) by the id.',
+  })
+  productVariant!: ProductVariant;
 }
 
 @ObjectType({ implements: DurablePayload })

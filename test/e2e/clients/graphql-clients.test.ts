@@ -134,6 +134,44 @@ describe('urql with Graphcache (normalized) and graphql-ws subscriptions', () =>
   });
 });
 
+describe('urql Graphcache and a variant\'s stock', () => {
+  it('updates a watched product query from productStockUpdate, without refetching', async () => {
+    const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket });
+    cleanup.push(() => ws.dispose());
+    const client = new UrqlClient({
+      url: `${shop.url}/graphql`,
+      exchanges: [
+        graphcache({ keys: { Variant: () => null } }),
+        fetchExchange,
+        subscriptionExchange({
+          forwardSubscription: (request) => ({
+            subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
+          }),
+        }),
+      ],
+    });
+    const seen: number[] = [];
+    const watch = client.query(urqlGql`query Product($id: ID!) { product(id: $id) { id variants { id stock inStock } } }`, { id: productId })
+      .subscribe((r) => r.data && seen.push(r.data.product.variants[0].stock));
+    await waitFor(() => seen.length === 1, 5000, 'the product query');
+    const events: number[] = [];
+    const members = shop.app.fanout.stats().members;
+    const sub = client.subscription(urqlGql`subscription Stock($id: ID!) { productStockUpdate(productId: $id) { stockChange productVariant { id stock inStock } } }`, { id: productId })
+      .subscribe((r) => r.data && events.push(r.data.productStockUpdate.productVariant.stock));
+    cleanup.push(() => watch.unsubscribe(), () => sub.unsubscribe());
+    await waitFor(() => shop.app.fanout.stats().members === members + 1, 5000, 'the subscription registered');
+
+    const httpBefore = requests.length;
+    const start = seen[0];
+    await adjust(-2);
+    await waitFor(() => events.length === 1 && seen.length === 2, 5000, 'the watched query after productStockUpdate');
+    await adjust(5);
+    await waitFor(() => seen.length === 3, 5000, 'the watched query after the second change');
+    expect(seen).toEqual([start, start - 2, start + 3]);
+    expect(requests.length - httpBefore).toBe(2);
+  });
+});
+
 describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
   function apollo(user: TestUser) {
     const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: { authToken: user.token } });
@@ -204,4 +242,40 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
     // mutations, none from Apollo Client.
     expect(requests.length - httpBefore).toBe(3);
   });
+
+  it('keeps the cached variant stock in step with inventoryUpdate and productStockUpdate', async () => {
+    const client = apollo(alice);
+    const PRODUCT = gql`query Product($id: ID!) { product(id: $id) { id variants { id stock inStock } } }`;
+    const first = await client.query<{ product: { variants: Array<{ id: string; stock: number }> } }>({ query: PRODUCT, variables: { id: productId } });
+    const variant = first.data!.product.variants[0];
+    const members = shop.app.fanout.stats().members;
+    const got: unknown[] = [];
+    const subs = [
+      client.subscribe({ query: gql`subscription Inventory { inventoryUpdate { stockChange productVariant { id stock inStock } } }` }).subscribe({ next: (r) => got.push(r.data) }),
+      client.subscribe({ query: gql`subscription Stock($id: ID!) { productStockUpdate(productId: $id) { stock productVariant { id stock inStock } } }`, variables: { id: productId } }).subscribe({ next: (r) => got.push(r.data) }),
+    ];
+    cleanup.push(() => subs.forEach((x) => x.unsubscribe()));
+    await waitFor(() => shop.app.fanout.stats().members === members + 2, 5000, 'both subscriptions registered');
+    const cached = () => client.cache.readFragment<{ stock: number; inStock: boolean }>({
+      id: client.cache.identify({ __typename: 'ProductVariant', id: variant.id }),
+      fragment: gql`fragment CachedVariant on ProductVariant { stock inStock }`,
+    });
+    const httpBefore = requests.length;
+    await adjust(-3);
+    await waitFor(() => got.length === 2, 5000, 'both stock events');
+    expect(cached()).toEqual({ __typename: 'ProductVariant', stock: variant.stock - 3, inStock: true });
+    await adjust(-(variant.stock - 3));
+    await waitFor(() => got.length === 4, 5000, 'both stock events again');
+    expect(cached()).toEqual({ __typename: 'ProductVariant', stock: 0, inStock: false });
+    const again = client.readQuery<{ product: { variants: Array<{ stock: number }> } }>({ query: PRODUCT, variables: { id: productId } });
+    expect(again?.product.variants[0].stock).toBe(0);
+    await adjust(variant.stock);
+    await waitFor(() => got.length === 6, 5000, 'restocked');
+    expect(requests.length - httpBefore).toBe(3);
+  });
 });
+
+/** Changes the test product's stock (9/black) by `delta`, as an admin over plain HTTP. */
+async function adjust(delta: number): Promise<void> {
+  await gqlOk(shop.url, 'mutation($id: ID!, $d: Int!) { adjustStock(productId: $id, variant: { size: "9", color: "black" }, delta: $d) { id } }', { id: productId, d: delta }, admin.token);
+}
