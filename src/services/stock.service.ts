@@ -34,6 +34,9 @@ export interface ShortVariant {
   available: number;
 }
 
+/** SKUs remembered (see `skusOf`); the map starts over when it would pass this size. */
+const KNOWN_SKUS_MAX = 100_000;
+
 /**
  * Stock changes go through the database function `shop_apply_stock` (the only code that changes
  * stock; checkout calls it from inside `shop_checkout`): one conditional UPDATE per variant, safe
@@ -41,6 +44,7 @@ export interface ShortVariant {
  * multi-variant checkouts cannot deadlock; `CHECK (stock >= 0)` is the backstop.
  */
 export class StockService {
+  private readonly skus = new Map<string, string>();
   /** Stock changes a transaction made: their events are raised when it commits. */
   private readonly changed: FactKind<{ changes: StockChangeRow[] }>;
 
@@ -86,9 +90,7 @@ export class StockService {
    * the product's room, threshold crossings to admins, 0 → more to the variant's wishlisters.
    */
   async raise(changes: StockChange[], emit: Emit, em: EntityManager, timestamp: string): Promise<void> {
-    const skus = new Map((await em.execute<Array<{ id: string; sku: string }>>(
-      'select id::text as id, sku from product_variants where id in (select (jsonb_array_elements_text(?::jsonb))::uuid)',
-      [JSON.stringify(changes.map((c) => c.variantId))])).map((r) => [r.id, r.sku]));
+    const skus = await this.skusOf(em, changes.map((c) => c.variantId));
     for (const c of changes) {
       const variant = { size: c.size, color: c.color };
       // The variant as the catalogue queries return it, with the stock this change left.
@@ -114,6 +116,21 @@ export class StockService {
       }
       if (c.before === 0 && c.after > 0) await this.backInStock(c, timestamp, emit, em);
     }
+  }
+
+  /**
+   * Variant SKUs for the events' `productVariant`. A SKU is set when its variant is created and
+   * never changes, so each is read once per process (the relay of a busy shop reads none).
+   */
+  private async skusOf(em: EntityManager, variantIds: string[]): Promise<Map<string, string>> {
+    const missing = [...new Set(variantIds.filter((id) => !this.skus.has(id)))];
+    if (missing.length) {
+      const rows = await em.execute<Array<{ id: string; sku: string }>>(
+        'select id::text as id, sku from product_variants where id in (select (jsonb_array_elements_text(?::jsonb))::uuid)', [JSON.stringify(missing)]);
+      if (this.skus.size + rows.length > KNOWN_SKUS_MAX) this.skus.clear();
+      for (const r of rows) this.skus.set(r.id, r.sku);
+    }
+    return this.skus;
   }
 
   private async backInStock(c: StockChange, timestamp: string, emit: Emit, em: EntityManager): Promise<void> {
