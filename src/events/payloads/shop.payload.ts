@@ -3,6 +3,11 @@ import { Order } from '../../schema/types/order.type';
 import { ProductVariant } from '../../schema/types/product.type';
 import { CartView, Customer, EventUser, StatusChange, Tracking, VariantRef, WishlistView, DurablePayload } from './common.payload';
 
+/** The stock events' `productVariant` field. */
+const VARIANT_AFTER_CHANGE = {
+  description: 'The variant after the change: a normalized client cache (Apollo Client, urql Graphcache) updates its cached ProductVariant (stock, inStock) by the id.',
+};
+
 @ObjectType({ implements: DurablePayload })
 export class CartUpdatedPayload extends DurablePayload {
   @Field({ description: "'item_added' | 'item_removed' | 'updated'" }) action!: string;
@@ -22,10 +27,7 @@ export class InventoryUpdatePayload extends DurablePayload {
   @Field(() => VariantRef) variant!: VariantRef;
   @Field(() => Int, { description: 'Signed: negative for a decrease.' }) stockChange!: number;
   @Field() timestamp!: string;
-  @Field(() => ProductVariant, {
-    description: 'The variant after the change: a normalized client cache (Apollo Client, urql Graphcache) updates its cached ProductVariant (stock, inStock) by the id.',
-  })
-  productVariant!: ProductVariant;
+  @Field(() => ProductVariant, VARIANT_AFTER_CHANGE) productVariant!: ProductVariant;
 }
 
 @ObjectType({ implements: DurablePayload })
@@ -36,10 +38,7 @@ export class ProductStockUpdatePayload extends DurablePayload {
   @Field(() => Int) stockChange!: number;
   @Field(() => Boolean) inStock!: boolean;
   @Field() timestamp!: string;
-  @Field(() => ProductVariant, {
-    description: 'The variant after the change: a normalized client cache (Apollo Client, urql Graphcache) updates its cached ProductVariant (stock, inStock) by the id.',
-  })
-  productVariant!: ProductVariant;
+  @Field(() => ProductVariant, VARIANT_AFTER_CHANGE) productVariant!: ProductVariant;
 }
 
 @ObjectType({ implements: DurablePayload })
