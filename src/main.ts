@@ -10,7 +10,6 @@ async function main() {
   // Before the shop's modules load: the instrumentations patch HTTP, Express, GraphQL, pg, ioredis
   // and Socket.IO as they are required.
   if (startTracing()) logger.info('tracing on: spans are exported over OTLP/HTTP');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startShop } = require('./bootstrap') as typeof import('./bootstrap');
   const shop = await startShop(config, logger);
   const base = `http://localhost:${shop.port}`;

@@ -29,7 +29,6 @@ export function tracingWanted(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function startTracing(): boolean {
   if (sdk || !tracingWanted()) return false;
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
   const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
@@ -39,7 +38,6 @@ export function startTracing(): boolean {
   const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
   const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
   const { SocketIoInstrumentation } = require('@opentelemetry/instrumentation-socket.io') as typeof import('@opentelemetry/instrumentation-socket.io');
-  /* eslint-enable @typescript-eslint/no-require-imports */
   const s = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME || 'shoe-store-api',
     // OTEL_RESOURCE_ATTRIBUTES (read by the SDK) wins over this default.

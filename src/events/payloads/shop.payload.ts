@@ -3,9 +3,10 @@ import { Order } from '../../schema/types/order.type';
 import { ProductVariant } from '../../schema/types/product.type';
 import { CartView, Customer, EventUser, StatusChange, Tracking, VariantRef, WishlistView, DurablePayload } from './common.payload';
 
-/** The stock events' `productVariant` field. */
+/** The stock events' `productVariant` field: null on events logged before it existed (replays). */
 const VARIANT_AFTER_CHANGE = {
-  description: 'The variant after the change: a normalized client cache (Apollo Client, urql Graphcache) updates its cached ProductVariant (stock, inStock) by the id.',
+  nullable: true,
+  description: 'The variant after the change: a normalized client cache (Apollo Client, urql Graphcache) updates its cached ProductVariant (stock, inStock) by the id. Null on events recorded before the field existed.',
 };
 
 @ObjectType({ implements: DurablePayload })
@@ -27,7 +28,7 @@ export class InventoryUpdatePayload extends DurablePayload {
   @Field(() => VariantRef) variant!: VariantRef;
   @Field(() => Int, { description: 'Signed: negative for a decrease.' }) stockChange!: number;
   @Field() timestamp!: string;
-  @Field(() => ProductVariant, VARIANT_AFTER_CHANGE) productVariant!: ProductVariant;
+  @Field(() => ProductVariant, VARIANT_AFTER_CHANGE) productVariant?: ProductVariant | null;
 }
 
 @ObjectType({ implements: DurablePayload })
@@ -38,7 +39,7 @@ export class ProductStockUpdatePayload extends DurablePayload {
   @Field(() => Int) stockChange!: number;
   @Field(() => Boolean) inStock!: boolean;
   @Field() timestamp!: string;
-  @Field(() => ProductVariant, VARIANT_AFTER_CHANGE) productVariant!: ProductVariant;
+  @Field(() => ProductVariant, VARIANT_AFTER_CHANGE) productVariant?: ProductVariant | null;
 }
 
 @ObjectType({ implements: DurablePayload })

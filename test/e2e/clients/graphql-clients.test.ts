@@ -92,25 +92,31 @@ async function placeOrder(user: TestUser): Promise<string> {
 const moveOrder = (id: string, status: string) =>
   gqlOk(shop.url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id, s: status }, admin.token);
 
+/** urql with Graphcache and graphql-ws subscriptions, set up as the README's client set-up shows. */
+function graphcacheClient(user?: TestUser): UrqlClient {
+  const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: user ? { authToken: user.token } : {} });
+  cleanup.push(() => ws.dispose());
+  return new UrqlClient({
+    url: `${shop.url}/graphql`,
+    fetchOptions: () => (user ? { headers: { authorization: `Bearer ${user.token}` } } : {}),
+    exchanges: [
+      // Embedded objects without an id: history entries live inside their order, and the events'
+      // `variant { size color }` inside its event.
+      graphcache({ keys: { StatusChange: () => null, Variant: () => null } }),
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription: (request) => ({
+          subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
+        }),
+      }),
+    ],
+  });
+}
+
 describe('urql with Graphcache (normalized) and graphql-ws subscriptions', () => {
   it('updates a watched order query from orderStatusUpdate, without refetching', async () => {
     const orderId = await placeOrder(alice);
-    const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: { authToken: alice.token } });
-    const client = new UrqlClient({
-      url: `${shop.url}/graphql`,
-      fetchOptions: () => ({ headers: { authorization: `Bearer ${alice.token}` } }),
-      exchanges: [
-        // History entries have no id of their own: they live inside their order.
-        graphcache({ keys: { StatusChange: () => null } }),
-        fetchExchange,
-        subscriptionExchange({
-          forwardSubscription: (request) => ({
-            subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
-          }),
-        }),
-      ],
-    });
-    cleanup.push(() => ws.dispose());
+    const client = graphcacheClient(alice);
     const seen: string[] = [];
     const watch = client.query(urqlGql`query Order($id: ID!) { order(id: $id) { id status statusHistory { status } } }`, { id: orderId })
       .subscribe((r) => r.data && seen.push(r.data.order.status));
@@ -136,20 +142,7 @@ describe('urql with Graphcache (normalized) and graphql-ws subscriptions', () =>
 
 describe('urql Graphcache and a variant\'s stock', () => {
   it('updates a watched product query from productStockUpdate, without refetching', async () => {
-    const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket });
-    cleanup.push(() => ws.dispose());
-    const client = new UrqlClient({
-      url: `${shop.url}/graphql`,
-      exchanges: [
-        graphcache({ keys: { Variant: () => null } }),
-        fetchExchange,
-        subscriptionExchange({
-          forwardSubscription: (request) => ({
-            subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
-          }),
-        }),
-      ],
-    });
+    const client = graphcacheClient();
     const seen: number[] = [];
     const watch = client.query(urqlGql`query Product($id: ID!) { product(id: $id) { id variants { id stock inStock } } }`, { id: productId })
       .subscribe((r) => r.data && seen.push(r.data.product.variants[0].stock));

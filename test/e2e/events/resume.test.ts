@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { collect, gql, gqlOk, sleep, waitFor, wsClient } from '../../support/clients';
 import { makeAdmin, makeProduct, makeUser, raiseEvent, type TestUser } from '../../support/fixtures';
 import { createTestDatabase, startTestShop } from '../../support/shop';
+import { formatEventId as formatId } from '../../../src/events/event-log';
 
 /**
  * The durable event log and GraphQL resume, on two instances of one shop (one PostgreSQL, one
@@ -249,6 +250,35 @@ describe('retention', () => {
       await waitFor(() => sub.completed, 5000, 'completion');
       expect(sub.events).toHaveLength(0);
       expect(JSON.stringify(sub.errors)).toContain('RESYNC_REQUIRED');
+    } finally {
+      await Promise.all([first.close(), second?.close()]);
+    }
+  });
+
+  it('replays a stock event logged before `productVariant` existed, with the field null', async () => {
+    const databaseUrl = await createTestDatabase();
+    const first = await startTestShop({ databaseUrl });
+    let second: Shop | undefined;
+    try {
+      const adminC = await makeAdmin(first);
+      const product = await makeProduct(first, [{ size: '9', color: 'black', stock: 20 }]);
+      await gqlOk(first.url, ADJUST, { id: product.id, d: -1 }, adminC.token);
+      await waitFor(async () => (await logRows(first, 'product_stock_update')).length === 1, 5000, 'logged');
+      const [row] = await logRows(first, 'product_stock_update');
+      expect(row.payload.productVariant).toMatchObject({ id: expect.any(String), stock: 19 });
+      // The event as an older build logged it; a cold instance replays it from the log.
+      const c = new Client({ connectionString: databaseUrl });
+      await c.connect();
+      await c.query(`update shop_events set payload = payload - 'productVariant' where id = $1`, [row.id]);
+      await c.end();
+      second = await startTestShop({ databaseUrl });
+      const ws2 = wsClient(second.wsUrl);
+      disposers.push(() => ws2.dispose());
+      const before = formatId(Number(row.id) - 1);
+      const sub = collect(ws2, 'subscription($id: ID!, $after: String) { productStockUpdate(productId: $id, after: $after) { eventId stock productVariant { id stock } } }', { id: product.id, after: before });
+      await waitFor(() => sub.events.length + sub.errors.length > 0, 5000, 'the replayed event');
+      expect(sub.errors).toEqual([]);
+      expect(sub.events[0].productStockUpdate).toEqual({ eventId: row.payload.eventId, stock: 19, productVariant: null });
     } finally {
       await Promise.all([first.close(), second?.close()]);
     }
