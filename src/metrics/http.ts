@@ -9,7 +9,7 @@ import type { EventHub } from '../events/hub';
 import type { FanoutEngine } from '../http/fanout';
 import type { Logger } from '../logger';
 import type { GqlContext } from '../schema/context';
-import type { PresenceService } from '../services/presence.service';
+import type { PresenceService } from '../services/presence/presence.service';
 import { outcomeOf, type MetricSources, type ShopMetrics } from './shop-metrics';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
