@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { AppError, ErrorCode } from '../errors';
+import { every, type Loop } from '../lib/every';
 import type { Logger } from '../logger';
 import { inSpan, openSpan, type OpenSpan } from '../tracing';
 import type { Envelope, Route } from './audience';
@@ -71,7 +72,7 @@ export class EventLog {
   private relayRunning = false;
   private relayDirty = false;
   private relayRetry: NodeJS.Timeout | null = null;
-  private timers: NodeJS.Timeout[] = [];
+  private loops: Loop[] = [];
   private listenClient: Client | null = null;
   private offHub: (() => void) | null = null;
   private closed = false;
@@ -91,24 +92,25 @@ export class EventLog {
     this.drainPending();
     await this.listenForWakeUps();
     const poll = Math.max(50, this.opts.pollMs);
-    this.timers.push(setInterval(() => {
+    const { logger } = this.opts;
+    this.loops.push(every(poll, async () => {
       void this.relay();
-      void this.readState(true).then((st) => (st.lastId > this.position ? this.catchUp() : undefined), () => undefined);
-    }, poll));
+      await this.readState(true).then((st) => (st.lastId > this.position ? this.catchUp() : undefined), () => undefined);
+    }, { what: 'event log poll', logger }));
     const pruneMs = Math.max(500, Math.min(60_000, (this.opts.retentionSeconds * 1000) / 2));
-    this.timers.push(setInterval(() => void this.prune(), pruneMs));
-    for (const t of this.timers) t.unref();
+    this.loops.push(every(pruneMs, () => this.prune(), { what: 'event log pruning', logger }));
     void this.relay();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    const loopsStopped = Promise.all(this.loops.map((l) => l.stop()));
     if (this.relayRetry) clearTimeout(this.relayRetry);
     this.offHub?.();
     const c = this.listenClient;
     this.listenClient = null;
     await c?.end().catch(() => undefined);
+    await loopsStopped;
     await this.catchingUp?.catch(() => undefined);
   }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { badInput, notFound } from '../errors';
 import type { DraftOf } from '../events/catalogue';
 import type { FactKind } from '../events/outbox';
+import { every, type Loop } from '../lib/every';
 import type { Product } from '../schema/types/product.type';
 import type { FlashSale } from '../schema/types/flash-sale.type';
 import type { CatalogService, PriceDrop } from './catalog.service';
@@ -71,9 +72,7 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
  * them exactly once, even when the process dies right after the commit.
  */
 export class FlashSaleService {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> = Promise.resolve();
-  private stopped = true;
+  private scheduler: Loop | null = null;
 
   /** Sales that started (with the price drops they brought), sales that ended, a sale an admin changed. */
   private readonly started: FactKind<{ ids: string[]; drops: PriceDrop[] }>;
@@ -107,35 +106,18 @@ export class FlashSaleService {
 
   /** Starts this instance's scheduler: one catch-up tick now, then one every `flashSaleTickMs`. */
   async start(): Promise<void> {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.running = this.tick();
-    await this.running;
-    this.schedule();
+    if (this.scheduler) return;
+    this.scheduler = every(Math.max(10, this.deps.config.flashSaleTickMs), () => this.advance(), {
+      what: 'flash sale tick', logger: this.deps.logger, immediately: true,
+    });
+    await this.scheduler.first;
   }
 
   /** Stops the scheduler and waits for a tick in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => this.schedule());
-    }, Math.max(10, this.deps.config.flashSaleTickMs));
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    try {
-      await this.advance();
-    } catch (err) {
-      this.deps.logger.error({ err }, 'flash sale tick failed');
-    }
+    const scheduler = this.scheduler;
+    this.scheduler = null;
+    await scheduler?.stop();
   }
 
   /** Starts every due scheduled sale, then ends every due active one; each move raises its events when it commits. */
