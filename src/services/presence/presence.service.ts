@@ -3,6 +3,7 @@ import type { Viewer } from '../../auth/viewer';
 import { isAdmin } from '../../auth/viewer';
 import type { ConnectionStatsPayload } from '../../events/payloads/admin.payload';
 import { every, type Loop } from '../../lib/every';
+import { withinMs } from '../../lib/within-ms';
 import { nowIso, type ServiceDeps } from '../context';
 import { PresenceLeadership } from './leadership';
 import { MemoryPresenceStore } from './memory-store';
@@ -160,12 +161,3 @@ export class PresenceService {
 }
 
 const STOP_BUDGET_MS = 2000;
-
-/** Resolves with `work`, or rejects once `ms` have passed. */
-function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_r, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
