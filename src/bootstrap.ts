@@ -15,6 +15,7 @@ export interface Shop {
   app: App;
   orm: MikroORM;
   hub: EventHub;
+  outbox: Outbox;
   log: EventLog;
   config: AppConfig;
   embedded?: EmbeddedDatabase;
@@ -47,7 +48,7 @@ export async function startShop(config: AppConfig, logger: Logger, opts: { liste
   });
   const app = await createApp({ config, orm, hub, outbox, log, logger, redis: redisBackend?.publisher });
   if (config.adminEmail && config.adminPassword) await app.services.users.ensureAdmin(config.adminEmail, config.adminPassword);
-  const seed = config.seedDemoData ? await seedDemoData(app.services, logger) : undefined;
+  const seed = config.seedDemoData ? await seedDemoData(app.services, orm, logger) : undefined;
   await log.start();
   const port = opts.listen === false ? 0 : await app.listen();
   await app.services.startBackground?.();
@@ -62,7 +63,7 @@ export async function startShop(config: AppConfig, logger: Logger, opts: { liste
       await embedded?.stop();
     })());
   return {
-    app, orm, hub, log, config, embedded, seed, port, close,
+    app, orm, hub, outbox, log, config, embedded, seed, port, close,
     async shutdown(drainMs) {
       app.drain();
       if (drainMs > 0 && !closing) await new Promise((r) => setTimeout(r, drainMs));

@@ -136,7 +136,7 @@ export interface SocketHandlers {
 
 /** Wires every connection: auto-joins `user_<id>`, room commands, and the documented commands. */
 export function handleConnections(io: ShopIo, h: SocketHandlers): void {
-  const { log } = h.services.deps;
+  const { log } = h.services;
   const position = () => formatEventId(log.current());
   const sessionTtl = h.config.socketRecoverySeconds + SESSION_REFRESH_SECONDS;
   const nsp = io.of('/');
@@ -308,7 +308,7 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
         await checkAccess({ kind: 'cart', userId: viewer.id }, viewer, h.services);
         // The snapshot reflects at least every event delivered here before the read: resuming after
         // that position misses nothing (it may repeat a change the snapshot already shows).
-        const eventId = formatEventId(h.services.deps.log.current());
+        const eventId = formatEventId(log.current());
         const cart = await h.services.cart.getCart(viewer.id);
         await socket.join(rooms.cart(viewer.id));
         socket.emit('room_joined', { room: rooms.cart(viewer.id) }, position());

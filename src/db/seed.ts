@@ -1,3 +1,4 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
 import { Role, User } from '../entities/user.entity';
@@ -44,8 +45,8 @@ const stockFor = (i: number, j: number) => {
 };
 
 /** Loads the demo catalogue once (only into an empty catalogue) and makes sure the demo accounts exist. */
-export async function seedDemoData(services: Services, logger: Logger): Promise<SeedResult> {
-  const em = services.deps.orm.em.fork();
+export async function seedDemoData(services: Services, orm: MikroORM, logger: Logger): Promise<SeedResult> {
+  const em = orm.em.fork();
   if (!(await em.findOne(User, { email: ADMIN_EMAIL }))) await services.users.createUser(ADMIN_EMAIL, DEMO_PASSWORD, 'Demo Admin', Role.ADMIN);
   if (!(await em.findOne(User, { email: CUSTOMER_EMAIL }))) await services.users.createUser(CUSTOMER_EMAIL, DEMO_PASSWORD, 'Demo Customer', Role.CUSTOMER);
   const [{ count }] = await em.execute<Array<{ count: string }>>('select count(*) from products');

@@ -102,7 +102,7 @@ export function attachGraphqlWs(
   // A handshake ws refuses (bad key, version): JSON like every other HTTP error, not ws's HTML.
   wss.on('wsClientError', (err, socket) => writeRawError(socket, 400, ErrorCode.BAD_REQUEST, err.message));
   httpServer.on('upgrade', onUpgrade);
-  const fanout = new FanoutEngine(services.deps.log, logger);
+  const fanout = new FanoutEngine(services.log, logger);
   if (metrics) fanout.onDelivered = (envelope, n) => metrics.delivered('graphql-ws', envelope, n);
   /** Where each operation's results go: transport facts, kept out of the GraphQL context. */
   const targets = new WeakMap<ExecutionArgs, {

@@ -31,7 +31,7 @@ function subscriptionResolver(def: EventDefinition): Function {
       const ctx = context as GqlContext;
       const a = args as SubscriptionArgs;
       await checkAccess(subscriptionTarget(def, ctx.viewer, a), ctx.viewer, ctx.services);
-      const { log } = ctx.services.deps;
+      const { log } = ctx.services;
       const accept = (m: Envelope) => def.audience.accepts(m.r, ctx.viewer, a);
       const listen = (l: (m: Envelope) => void) => log.listen(def, l);
       const after = def.durable ? (a.after ?? ctx.lastEventId) : null;

@@ -34,7 +34,9 @@ export function createServices(deps: ServiceDeps) {
    */
   const background = [sessions, flashSales, presence, dashboard];
   return {
-    deps, stock, sessions, users, catalog, dashboard, cart, orders, flashSales, reviews, wishlist, support, analytics, presence,
+    /** The durable event log, as subscriptions read it: listen, resume points, replay. */
+    log: deps.log,
+    stock, sessions, users, catalog, dashboard, cart, orders, flashSales, reviews, wishlist, support, analytics, presence,
     async startBackground() {
       for (const b of background) await b.start();
     },

@@ -43,5 +43,5 @@ export async function makeProduct(
  * relayed through the event log to every instance.
  */
 export async function raiseEvent<K extends DurableEventName>(shop: Shop, name: K, payload: DraftOf<K>, route: Route = {}): Promise<void> {
-  await shop.orm.em.fork().transactional((tx) => shop.app.services.deps.outbox.emit(tx, [{ name, payload, route } as DraftEvent]));
+  await shop.orm.em.fork().transactional((tx) => shop.outbox.emit(tx, [{ name, payload, route } as DraftEvent]));
 }

@@ -51,7 +51,7 @@ describe('fan-out engine', () => {
     const a = collect(client(alice.token), q);
     const b = collect(client(bob.token), q);
     await sleep(300);
-    const hub = shop.app.services.deps.hub;
+    const hub = shop.hub;
     const base = { orderNumber: 'ORD-2026-000100', statusHistory: [], estimatedDelivery: null, tracking: null, timestamp: new Date().toISOString() };
     await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'for-alice', status: 'confirmed' }, { userId: alice.id });
     await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'for-bob', status: 'shipped' }, { userId: bob.id });

@@ -90,7 +90,7 @@ describe('join_room rules', () => {
   it('joins the user room automatically on connect', async () => {
     const s = await connect(alice.token);
     const rec = recordSocket(s);
-    await shop.app.services.deps.hub.publish('user_offline', { userId: 'x', timestamp: new Date().toISOString() });
+    await shop.hub.publish('user_offline', { userId: 'x', timestamp: new Date().toISOString() });
     await raiseEvent(shop, 'order_status_update', {
       orderId: 'o1', orderNumber: 'ORD-2026-000001', status: 'shipped', statusHistory: [], estimatedDelivery: null, tracking: null,
       timestamp: new Date().toISOString(),

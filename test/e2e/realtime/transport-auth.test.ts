@@ -141,7 +141,7 @@ describe('an authenticated socket', () => {
     const s = await socketV4(shop.url, alice.token);
     closers.push(() => s.close());
     const rec = recordSocket(s);
-    const hub = shop.app.services.deps.hub;
+    const hub = shop.hub;
     const base = { orderNumber: 'ORD-2026-000009', status: 'confirmed', statusHistory: [], estimatedDelivery: null, tracking: null, timestamp: new Date().toISOString() };
     await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'someone-else' }, { userId: admin.id });
     await raiseEvent(shop, 'order_status_update', { ...base, orderId: 'mine' }, { userId: alice.id });
