@@ -8,6 +8,9 @@ import { Migration } from '@mikro-orm/migrations';
  * are their transactions. An expected refusal is raised with a SQLSTATE of class `SH` (one per reason,
  * see src/db/shop-sql.ts) and a JSON object as DETAIL, so the whole statement rolls back and the
  * service builds the client's error from the detail.
+ *
+ * These are the first versions. The functions now live in src/db/functions, one file each, and are
+ * applied after the migrations when their text changes (src/db/functions.ts).
  */
 export class Migration20261127030000_hot_path_functions extends Migration {
 

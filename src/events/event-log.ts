@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
-import { inSpan, openSpan, type OpenSpan } from '../tracing';
+import { inSpan, openSpan, untraced, type OpenSpan } from '../tracing';
 import type { Envelope, Route } from './audience';
 import type { EventHub } from './hub';
 import type { DraftEvent, Outbox } from './outbox';
@@ -48,7 +48,7 @@ const RING_SIZE = 20_000;
  * **Relay** (one at a time across the cluster, under a transaction-scoped advisory lock): takes the
  * committed facts from `shop_outbox`, expands them into events, gives them the next positions (gapless:
  * a counter row, not a sequence), writes them to `shop_events`, commits, then publishes them through
- * the hub. Woken by NOTIFY at the commit of every fact, and by a poll.
+ * the hub. Woken right after this instance commits a fact (src/events/outbox.ts), and by a poll.
  *
  * **Delivery** (every instance): events reach this instance's listeners strictly in position order,
  * each once. Live from the hub (Redis); anything missed — a message lost while Redis was away, an
@@ -90,6 +90,12 @@ export class EventLog {
     this.started = true;
     this.drainPending();
     await this.listenForWakeUps();
+    // Facts committed on this instance wake its relay; those of a dead instance wait for the poll.
+    // The relay is not part of the request that woke it: its spans continue each fact's own trace.
+    this.opts.outbox.onCommitted(this.opts.orm, () => untraced(() => {
+      this.fault('before-relay');
+      void this.relay();
+    }));
     const poll = Math.max(50, this.opts.pollMs);
     this.timers.push(setInterval(() => {
       void this.relay();
@@ -259,7 +265,8 @@ export class EventLog {
   private deliver(e: Envelope): void {
     this.position = e.i!;
     this.ring.push(e);
-    if (this.ring.length > RING_SIZE) this.ring.splice(0, this.ring.length - RING_SIZE);
+    // Trimmed in steps of a quarter, not per event (a splice moves the whole array).
+    if (this.ring.length > RING_SIZE * 1.25) this.ring.splice(0, this.ring.length - RING_SIZE);
     this.stats.delivered++;
     const set = this.listeners.get(e.e);
     if (!set) return;
@@ -390,7 +397,7 @@ export class EventLog {
     }
   }
 
-  /** LISTEN on a connection of its own: facts committed anywhere wake the relay; new positions wake the readers. */
+  /** LISTEN on a connection of its own: new positions in the log wake the readers. */
   private async listenForWakeUps(): Promise<void> {
     const connect = async () => {
       if (this.closed) return;
@@ -403,17 +410,14 @@ export class EventLog {
         }
       });
       client.on('notification', (n) => {
-        if (n.channel === 'shop_outbox') {
-          this.fault('before-relay');
-          void this.relay();
-        } else if (n.channel === 'shop_events') {
+        if (n.channel === 'shop_events') {
           const last = Number(n.payload);
           // The hub usually brings these first; read the log only if it did not.
           if (last > this.position) setTimeout(() => (last > this.position ? void this.catchUp() : undefined), 200).unref();
         }
       });
       await client.connect();
-      await client.query('LISTEN shop_outbox; LISTEN shop_events');
+      await client.query('LISTEN shop_events');
       this.listenClient = client;
     };
     await connect();

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { shopRefusal } from '../db/shop-sql';
 import { z } from 'zod';
 import type { CartView } from '../events/payloads/common.payload';
-import type { WrappedCall } from '../events/outbox';
+import type { FactKind } from '../events/outbox';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
 import { discounted, toMoney, type ServiceDeps } from './context';
 import type { ShortVariant } from './stock.service';
@@ -78,17 +78,15 @@ interface CartChangedFact {
 }
 
 export class CartService {
-  private readonly changeCall: WrappedCall;
+  private readonly changed: FactKind<CartChangedFact>;
 
   constructor(private deps: ServiceDeps) {
-    const changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit, _em, timestamp) => {
+    this.changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit, _em, timestamp) => {
       const cart = this.view(userId, r.cart);
       // A batch replaces the cart as a whole (`cart_sync`); a single change is `cart_updated`.
       if (batch) emit('cart_sync', { cart, timestamp }, { userId });
       else emit('cart_updated', { action, cart, timestamp }, { userId });
     });
-    this.changeCall = changed.wrap('select shop_cart_apply(?, ?::jsonb, ?) as r', 'r',
-      [`'userId', ?::text`, `'action', ?::text`, `'batch', ?::boolean`], `?::boolean or (r.r->>'changed')::boolean`);
   }
 
   /** The whole cart as clients see it (an empty one when the user has none yet). */
@@ -188,8 +186,9 @@ export class CartService {
       : { index, action: op.action, product_id: op.productId, size: op.variant.size, color: op.variant.color, quantity: op.quantity ?? null }));
     try {
       // One statement: the change, and (when it changed something, or for a batch) its event fact.
-      const [{ r }] = await this.deps.orm.em.fork().execute<Array<{ r: { changed: boolean; cart: CartJson } }>>(
-        this.changeCall.sql, this.changeCall.params([userId, JSON.stringify(rows), MAX_LINE_QUANTITY], [userId, action, batch], [batch]));
+      const [{ r }] = await this.changed.call<{ r: { changed: boolean; cart: CartJson } }>(this.deps.orm.em.fork(),
+        'select shop_cart_apply(?, ?::jsonb, ?, ?::jsonb) as r', [userId, JSON.stringify(rows), MAX_LINE_QUANTITY],
+        { with: { userId, action, batch }, always: batch });
       return this.view(userId, r.cart);
     } catch (err) {
       throw this.refusal(err, batch) ?? err;

@@ -7,7 +7,7 @@ import { OrderStatus } from '../entities/order.entity';
 import { badInput, conflict, forbidden, notFound } from '../errors';
 import type { Order, OrderConnection } from '../schema/types/order.type';
 import type { CartService } from './cart.service';
-import type { FactKind, WrappedCall } from '../events/outbox';
+import type { FactKind } from '../events/outbox';
 import { toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
 import { StockService, type StockChangeRow } from './stock.service';
@@ -87,9 +87,9 @@ type CheckoutJson =
       cartUpdatedAt: string;
     };
 
-/** What the relay gets of a placed order (recorded by the checkout statement itself). */
+/** What the relay gets of a placed order (recorded by the checkout statement itself, without the lines). */
 interface PlacedFact {
-  placed: Exclude<CheckoutJson, { replay: string }>;
+  placed: Omit<Exclude<CheckoutJson, { replay: string }>, 'lines'>;
   customer: { id: string; name: string; email: string };
   createdAt: string;
 }
@@ -104,7 +104,6 @@ const ownerView = ({ userId: _owner, ...order }: Order & { userId?: string }): O
 export class OrderService {
   /** A placed order: `new_order`, its stock changes and the emptied cart, raised when it commits. */
   private readonly placed: FactKind<PlacedFact>;
-  private readonly checkoutCall: WrappedCall;
 
   constructor(
     private deps: ServiceDeps,
@@ -121,8 +120,6 @@ export class OrderService {
       const cart = this.cart.emptyView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
       emit('cart_updated', { action: 'updated', cart, timestamp: at }, { userId: customer.id });
     });
-    this.checkoutCall = this.placed.wrap('select shop_checkout(?, ?, ?::jsonb, ?) as placed', 'placed',
-      [`'customer', ?::jsonb`, `'createdAt', ?::text`], `r.placed->>'replay' is null`);
   }
 
   /**
@@ -141,8 +138,8 @@ export class OrderService {
     try {
       // The whole checkout is one statement (shop_checkout): one round trip, its own transaction, and
       // the placed order recorded for its events in the same statement.
-      [{ placed }] = await em.execute<Array<{ placed: CheckoutJson }>>(this.checkoutCall.sql,
-        this.checkoutCall.params([viewer.id, key, JSON.stringify(data.shippingAddress), createdAt], [JSON.stringify(customer), createdAt.toISOString()]));
+      [{ placed }] = await this.placed.call<{ placed: CheckoutJson }>(em, 'select shop_checkout(?, ?, ?::jsonb, ?, ?::jsonb) as placed',
+        [viewer.id, key, JSON.stringify(data.shippingAddress), createdAt], { with: { customer, createdAt: createdAt.toISOString() } });
     } catch (err) {
       if (key && err instanceof UniqueConstraintViolationException) {
         const existing = await this.findByKey(this.deps.orm.em.fork(), viewer, key);
