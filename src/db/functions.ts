@@ -15,7 +15,7 @@ import { root } from './mikro-orm.config';
  * (src/db/shop-sql.ts), so the whole statement rolls back and the service builds the client's error.
  */
 export const DB_FUNCTIONS = [
-  'shop_discounted', 'shop_discount', 'shop_apply_stock', 'shop_record_fact', 'shop_cart_view', 'shop_cart_apply', 'shop_checkout',
+  'shop_discount', 'shop_price', 'shop_apply_stock', 'shop_record_fact', 'shop_cart_view', 'shop_cart_apply', 'shop_checkout',
 ] as const;
 
 const DIR = path.join(root, 'src/db/functions');
@@ -40,7 +40,8 @@ export function dbFunctionFiles(): DbFunctionFile[] {
  * The repeatable step after the migrations: applies each function file whose checksum differs from
  * the one recorded in `shop_db_functions` (a new file, or a changed one), and records it. A file
  * creates its function with `create or replace`; one that changes a function's arguments drops the
- * old signature first. Returns the names it applied.
+ * old signature first. A function recorded here whose file is gone is dropped (it would otherwise
+ * stay callable with its old rule). Returns the names it applied.
  */
 export async function applyDbFunctions(url: string, files: DbFunctionFile[] = dbFunctionFiles()): Promise<string[]> {
   const client = new Client({ connectionString: url });
@@ -51,6 +52,11 @@ export async function applyDbFunctions(url: string, files: DbFunctionFile[] = db
     const recorded = new Map((await client.query<{ name: string; checksum: string }>('select name, checksum from shop_db_functions')).rows
       .map((r) => [r.name, r.checksum]));
     const applied: string[] = [];
+    for (const name of recorded.keys()) {
+      if (files.some((f) => f.name === name)) continue;
+      await client.query(`drop function if exists ${client.escapeIdentifier(name)}`);
+      await client.query('delete from shop_db_functions where name = $1', [name]);
+    }
     for (const f of files) {
       if (recorded.get(f.name) === f.checksum) continue;
       await client.query(f.sql);

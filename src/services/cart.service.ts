@@ -4,11 +4,11 @@ import { z } from 'zod';
 import type { CartView } from '../events/payloads/common.payload';
 import type { FactKind } from '../events/outbox';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
-import { discounted, toMoney, type ServiceDeps } from './context';
+import { toMoney, type ServiceDeps } from './context';
 import type { ShortVariant } from './stock.service';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
-/** A cart as `shop_cart_view` returns it (prices in cents, before the discount). */
+/** A cart as `shop_cart_view` returns it (unit prices: the effective price, in cents). */
 interface CartJson {
   id: string;
   updatedAt: string;
@@ -19,8 +19,7 @@ interface CartJson {
     color: string;
     sku: string;
     quantity: number;
-    priceCents: number;
-    discount: number;
+    unitPriceCents: number;
     stock: number;
   }>;
 }
@@ -99,7 +98,7 @@ export class CartService {
   /** A cart as clients see it: unit prices with the active flash-sale discount, money in the shop's currency. */
   private view(userId: string, cart: CartJson): CartView {
     const items = cart.items.map((r) => {
-      const unit = discounted(r.priceCents, r.discount);
+      const unit = r.unitPriceCents;
       return {
         productId: r.productId, productName: r.productName, variant: { size: r.size, color: r.color }, sku: r.sku,
         quantity: r.quantity, unitPrice: toMoney(unit), lineTotal: toMoney(unit * r.quantity), available: r.stock,

@@ -78,6 +78,9 @@ type CheckoutJson =
   | {
       id: string;
       orderNumber: string;
+      /** What a new order starts as (set by shop_checkout). */
+      status: OrderStatus;
+      note: string;
       totalCents: number;
       itemCount: number;
       /** The order's lines as stored (snake_case columns of order_items). */
@@ -114,7 +117,7 @@ export class OrderService {
     this.placed = deps.outbox.define<PlacedFact>('order_placed', async ({ placed, customer, createdAt }, emit, em, at) => {
       emit('new_order', {
         orderId: placed.id, orderNumber: placed.orderNumber, customer, totalAmount: toMoney(placed.totalCents),
-        itemCount: placed.itemCount, status: OrderStatus.pending, timestamp: createdAt,
+        itemCount: placed.itemCount, status: placed.status, timestamp: createdAt,
       });
       await this.stock.raise(StockService.changes(placed.changes), emit, em, at);
       const cart = this.cart.emptyView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
@@ -151,10 +154,10 @@ export class OrderService {
     }
     if ('replay' in placed) return (await this.load(em, [placed.replay], viewer))[0];
     const order = this.view({
-      id: placed.id, user_id: viewer.id, order_number: placed.orderNumber, status: OrderStatus.pending, total_cents: placed.totalCents,
+      id: placed.id, user_id: viewer.id, order_number: placed.orderNumber, status: placed.status, total_cents: placed.totalCents,
       item_count: placed.itemCount, shipping_address: data.shippingAddress, tracking_carrier: null, tracking_number: null,
       estimated_delivery: null, created_at: createdAt, updated_at: createdAt, customer_name: viewer.name, customer_email: viewer.email,
-    }, placed.lines, [{ status: OrderStatus.pending, note: 'Order placed', at: createdAt }], isAdmin(viewer));
+    }, placed.lines, [{ status: placed.status, note: placed.note, at: createdAt }], isAdmin(viewer));
     await this.afterCommit('checkout', [() => this.dashboard.publishMetrics(['ordersToday', 'revenueToday'])]);
     return order;
   }

@@ -120,15 +120,24 @@ describe('migrations from an empty database', () => {
 
       // A changed rule is a changed file: the step applies it and records its new checksum.
       const files = dbFunctionFiles();
-      const edited = files.map((f) => f.name !== 'shop_discounted' ? f : {
-        ...f, sql: f.sql.replace('round(p_cents * (100 - p_percent) / 100.0)', 'floor(p_cents * (100 - p_percent) / 100.0)'), checksum: 'edited',
-      });
-      expect(await applyDbFunctions(url, edited)).toEqual(['shop_discounted']);
-      expect((await db.query('select shop_discounted(999, 50) as v')).rows[0].v).toBe(499);
-      expect((await recorded()).find((r) => r.name === 'shop_discounted')!.checksum).toBe('edited');
+      const price = 'select shop_price(gen_random_uuid(), 999) as v';
+      const edited = files.map((f) => f.name !== 'shop_price' ? f : { ...f, sql: f.sql.replace('round(p_cents', 'round(2 * p_cents'), checksum: 'edited' });
+      expect(await applyDbFunctions(url, edited)).toEqual(['shop_price']);
+      expect((await db.query(price)).rows[0].v).toBe(1998);
+      expect((await recorded()).find((r) => r.name === 'shop_price')!.checksum).toBe('edited');
       // And back: the file as it is in the repository.
-      expect(await applyDbFunctions(url, files)).toEqual(['shop_discounted']);
-      expect((await db.query('select shop_discounted(999, 50) as v')).rows[0].v).toBe(500);
+      expect(await applyDbFunctions(url, files)).toEqual(['shop_price']);
+      expect((await db.query(price)).rows[0].v).toBe(999);
+    });
+
+    it('drops a function whose file was removed', async () => {
+      const files = dbFunctionFiles();
+      const extra = { name: 'shop_test_extra', sql: `create or replace function shop_test_extra() returns int language sql as $$ select 1 $$;`, checksum: 'x' };
+      expect(await applyDbFunctions(url, [...files, extra])).toEqual(['shop_test_extra']);
+      expect((await defined()).map((f) => f.name)).toContain('shop_test_extra');
+      expect(await applyDbFunctions(url, files)).toEqual([]);
+      expect((await defined()).map((f) => f.name)).toEqual([...DB_FUNCTIONS].sort());
+      expect((await recorded()).map((r) => r.name)).toEqual([...DB_FUNCTIONS].sort());
     });
 
     it('two instances starting at once apply each function once', async () => {
