@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
+import { query } from '../db/raw';
 import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { inSpan, openSpan, untraced, type OpenSpan } from '../tracing';
@@ -175,7 +176,7 @@ export class EventLog {
     const envelopes = await orm.em.fork().transactional(async (tx): Promise<Envelope[] | null> => {
       const [{ locked }] = await tx.execute<Array<{ locked: boolean }>>('select pg_try_advisory_xact_lock(?) as locked', [RELAY_LOCK]);
       if (!locked) return null;
-      const rows = await tx.execute<Array<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>>(
+      const rows = await query<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>(tx,
         `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact, trace, created_at`);
       facts = rows.length;
       if (!rows.length) return [];
@@ -209,7 +210,7 @@ export class EventLog {
         e: d.name, p: { eventId: formatEventId(first + i), ...d.payload }, r: d.route, t: recorded[i], i: first + i,
         ...(traces[i] ? { x: traces[i] } : {}),
       }));
-      await tx.execute(
+      await query(tx,
         `insert into shop_events (id, name, payload, route, trace)
          select x.id, x.name, x.payload, x.route, x.trace from jsonb_to_recordset(?::jsonb) as x(id bigint, name text, payload jsonb, route jsonb, trace text)`,
         [JSON.stringify(out.map((e) => ({ id: e.i, name: e.e, payload: e.p, route: e.r, trace: e.x ?? null })))]);
@@ -310,7 +311,7 @@ export class EventLog {
 
   private async read(after: number, limit: number): Promise<Envelope[]> {
     this.stats.logReads++;
-    const rows = await this.opts.orm.em.fork().execute<Array<{ id: string; name: string; payload: Record<string, unknown>; route: Route; trace: string | null; t: string }>>(
+    const rows = await query<{ id: string; name: string; payload: Record<string, unknown>; route: Route; trace: string | null; t: string }>(this.opts.orm.em.fork(),
       `select id, name, payload, route, trace, (extract(epoch from created_at) * 1000)::bigint as t
          from shop_events where id > ? order by id limit ?`, [after, limit]);
     return rows.map((r) => ({ e: r.name, p: r.payload, r: r.route, t: Number(r.t), i: Number(r.id), ...(r.trace ? { x: r.trace } : {}) }));

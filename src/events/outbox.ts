@@ -1,4 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { query } from '../db/raw';
 import { traceContext } from '../tracing';
 import type { Route } from './audience';
 import type { DraftOf, DurableEventName } from './catalogue';
@@ -84,11 +85,11 @@ export class Outbox {
     return {
       kind,
       record: async (em, fact) => {
-        await em.execute('select shop_record_fact(?::jsonb, null)', [factParam(kind, { with: fact })]);
+        await query(em, 'select shop_record_fact(?::jsonb, null)', [factParam(kind, { with: fact })]);
         this.recorded(em);
       },
       call: async <R>(em: EntityManager, sql: string, params: unknown[], fact: { with: Record<string, unknown>; always?: boolean }) => {
-        const rows = await em.execute<R[]>(sql, [...params, factParam(kind, fact)]);
+        const rows = await query<R>(em, sql, [...params, factParam(kind, fact)]);
         this.recorded(em);
         return rows;
       },
