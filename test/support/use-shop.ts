@@ -81,7 +81,8 @@ export interface UseShopOptions {
  * The shop a test file runs against, started in a `beforeAll` and closed in an `afterAll` that this
  * call registers (in the enclosing `describe`, if any). The accessors read it lazily, so they are
  * called inside tests and hooks: `const { a, b, ws } = useShop({ instances: 2 })`, then `a().url`.
- * Every client opened through it, or passed to `track`, is closed before the instances.
+ * Every client opened through it, or passed to `track`, is closed before the instances; the file's
+ * own `afterAll` hooks, declared after this call, run after that (jest runs them in order).
  */
 export function useShop(opts: UseShopOptions = {}) {
   const count = opts.instances ?? 1;
