@@ -80,7 +80,8 @@ export interface UseShopOptions {
 /**
  * The shop a test file runs against, started in a `beforeAll` and closed in an `afterAll` that this
  * call registers (in the enclosing `describe`, if any). The accessors read it lazily, so they are
- * called inside tests and hooks: `const { a, b, ws } = useShop({ instances: 2 })`, then `a().url`.
+ * called inside tests and hooks: `const { shop } = useShop()`, then `shop().url`; with
+ * `useShop({ instances: 2 })`, `a()` and `b()`.
  * Every client opened through it, or passed to `track`, is closed before the instances; the file's
  * own `afterAll` hooks, declared after this call, run after that (jest runs them in order).
  */
@@ -114,6 +115,8 @@ export function useShop(opts: UseShopOptions = {}) {
     return s;
   };
   return {
+    /** The first (or only) instance. */
+    shop: instance(0),
     a: instance(0),
     b: instance(1),
     all: () => [...instances],
