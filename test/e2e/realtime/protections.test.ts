@@ -1,6 +1,7 @@
 import { io as ioV4 } from 'socket.io-client';
 import WebSocket from 'ws';
 import { codeOf, collect, emitAck, gql, recordSocket, sleep, socketV4, waitFor, wsClient } from '../../support/clients';
+import { isOversizedWsMessage, withExpectedConsoleError } from '../../support/console';
 import { makeUser, type TestUser } from '../../support/fixtures';
 import { startTestShop } from '../../support/shop';
 
@@ -96,8 +97,12 @@ describe('transport protections', () => {
 
   it('closes a graphql-ws connection whose message exceeds the maximum payload', async () => {
     const gws = await rawWs('/graphql', 'graphql-transport-ws');
-    gws.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(300 * 1024) } }));
-    expect(await closed(gws)).toBe(1009);
+    const { result: code, caught } = await withExpectedConsoleError(isOversizedWsMessage, () => {
+      gws.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(300 * 1024) } }));
+      return closed(gws);
+    });
+    expect(code).toBe(1009);
+    expect(caught).toHaveLength(1);
     expect(await healthy()).toBe(true);
   });
 
