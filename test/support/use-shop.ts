@@ -90,12 +90,11 @@ export function useShop(opts: UseShopOptions = {}) {
   const opened = openedByTests();
   const namespace = `test-${randomUUID()}`;
   let instances: TestShop[] = [];
-  let databaseUrl: string | undefined;
   let redis: Awaited<ReturnType<typeof ownRedisServer>> | undefined;
 
   beforeAll(async () => {
     if (opts.ownRedis) redis = await ownRedisServer();
-    databaseUrl = await createTestDatabase();
+    const databaseUrl = await createTestDatabase();
     const config = { ...opts.config, ...(redis ? { redisUrl: redis.url } : {}) };
     for (let i = 0; i < count; i++) instances.push(await startTestShop({ databaseUrl, namespace, redis: opts.redis, config }));
   });
@@ -119,9 +118,6 @@ export function useShop(opts: UseShopOptions = {}) {
     shop: instance(0),
     a: instance(0),
     b: instance(1),
-    all: () => [...instances],
-    databaseUrl: () => databaseUrl ?? instance(0)().databaseUrl,
-    namespace,
     /** The file's own redis-server (`ownRedis: true`). */
     redis: () => {
       if (!redis) throw new Error('useShop: no redis-server of its own (pass ownRedis: true)');
@@ -172,7 +168,6 @@ export function useShopProcesses(env: Record<string, string>) {
   };
   return {
     databaseUrl: dbUrl,
-    namespace,
     track: opened.track,
     defer: opened.defer,
     async launch(extra: Record<string, string> = {}): Promise<ShopProcess> {
