@@ -145,3 +145,30 @@ describe('an authenticated socket', () => {
     expect(rec.of('order_status_update').map((d) => d.orderId)).toEqual(['mine']);
   });
 });
+
+describe('WebSocket upgrades', () => {
+  it('refuses an upgrade to any other path with a JSON 404 at once, and still serves both transports', async () => {
+    const url = new URL(shop().wsUrl);
+    url.pathname = '/not-here';
+    const started = Date.now();
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(url.toString());
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      ws.on('open', () => reject(new Error('upgraded')));
+      ws.on('error', () => undefined);
+    });
+    expect(refused.status).toBe(404);
+    expect(JSON.parse(refused.body).errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(Date.now() - started).toBeLessThan(1000);
+    const s = track(await socketV4(shop().url));
+    expect(s.connected).toBe(true);
+    const ws = track(wsClient(shop().wsUrl));
+    const sub = collect(ws, 'subscription { flashSaleStart { saleId } }');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sub.errors).toEqual([]);
+  });
+});
