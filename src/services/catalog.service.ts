@@ -8,7 +8,7 @@ import type { Product, ProductConnection, ProductFilter } from '../schema/types/
 import { toCents, toMoney, type ServiceDeps } from './context';
 import type { Emit, FactKind } from '../events/outbox';
 import type { StockService } from './stock.service';
-import { afterCursor, connection, pageSize } from './pagination';
+import { connection, keysetPage, pageSize } from './pagination';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
 const money = z.number().positive('must be positive').max(100000).refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, 'at most two decimals');
@@ -173,26 +173,15 @@ export class CatalogService {
     if (f.minPrice != null) { where.push(`${eff} >= ?`); params.push(toCents(f.minPrice)); }
     if (f.maxPrice != null) { where.push(`${eff} <= ?`); params.push(toCents(f.maxPrice)); }
     const em = this.deps.orm.em.fork();
-    const filterSql = where.length ? `where ${where.join(' and ')}` : '';
-    const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from products p ${filterSql}`, params);
-    const pageWhere = [...where];
-    const pageParams = [...params];
-    const after = afterCursor('p', args.after, 'asc');
-    if (after) {
-      pageWhere.push(after.sql);
-      pageParams.push(...after.params);
-    }
-    const rows = await em.execute<Array<{ id: string }>>(
-      `select p.id from products p ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
-        order by p.created_at, p.id limit ?`,
-      [...pageParams, first + 1],
-    );
+    const { rows, totalCount } = await keysetPage<{ id: string }>(em, {
+      select: 'select p.id from products p', countFrom: 'from products p', alias: 'p', where, params, order: 'asc', first, after: args.after,
+    });
     const ids = rows.slice(0, first).map((r) => String(r.id));
     const entities = ids.length ? await em.find(ProductEntity, { id: { $in: ids } }, { populate: ['variants'] }) : [];
     const byId = new Map(entities.map((p) => [p.id, p]));
     const ordered = ids.map((i) => byId.get(i)!).filter(Boolean);
     const nodes = await this.views(em, ordered);
-    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount });
   }
 
   /** Admin: a product with its variants and their stock. */

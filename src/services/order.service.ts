@@ -11,7 +11,7 @@ import type { FactKind } from '../events/outbox';
 import { toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
 import { StockService, type StockChangeRow } from './stock.service';
-import { afterCursor, connection, pageSize } from './pagination';
+import { connection, keysetPage, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max, `at most ${max} characters`);
@@ -286,22 +286,11 @@ export class OrderService {
   ): Promise<OrderConnection> {
     const first = pageSize(args.first);
     const em = this.deps.orm.em.fork();
-    const filter = where.length ? `where ${where.join(' and ')}` : '';
-    const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from orders o ${filter}`, params);
-    const pageWhere = [...where];
-    const pageParams = [...params];
-    const after = afterCursor('o', args.after, 'desc');
-    if (after) {
-      pageWhere.push(after.sql);
-      pageParams.push(...after.params);
-    }
-    const rows = await em.execute<Array<{ id: string }>>(
-      `select o.id from orders o ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
-        order by o.created_at desc, o.id desc limit ?`,
-      [...pageParams, first + 1],
-    );
+    const { rows, totalCount } = await keysetPage<{ id: string }>(em, {
+      select: 'select o.id from orders o', countFrom: 'from orders o', alias: 'o', where, params, order: 'desc', first, after: args.after,
+    });
     const nodes = await this.load(em, rows.slice(0, first).map((r) => String(r.id)), viewer);
-    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount });
   }
 
   /** Orders by id, in the order given, with their lines and history; `customer` only for admins. */
