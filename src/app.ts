@@ -35,6 +35,7 @@ import { httpSubscriptionGuard, operationCheck } from './schema/admission';
 import { graphqlMetricsPlugin, metricsHandler, metricSources } from './metrics/http';
 import { routeOf, ShopMetrics, type MetricSources } from './metrics/shop-metrics';
 import { createServices, type Services } from './services';
+import { withinMs } from './lib/within';
 
 export interface AppDeps {
   config: AppConfig;
@@ -105,7 +106,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const [database, redis] = await Promise.all([
       orm.em.fork().execute('select 1').then(() => true, () => false),
       deps.redis
-        ? Promise.race([deps.redis.ping(), new Promise((_r, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]).then(() => true, () => false)
+        ? withinMs(1000, deps.redis.ping()).then(() => true, () => false)
         : undefined,
     ]);
     const checks = redis === undefined ? { database } : { database, redis };

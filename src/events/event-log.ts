@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { query } from '../db/raw';
+import { every, type Loop } from '../lib/every';
 import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { inSpan, openSpan, untraced, type OpenSpan } from '../tracing';
@@ -28,7 +29,7 @@ export interface EventLogOptions {
   hub: EventHub;
   outbox: Outbox;
   logger: Logger;
-  /** For LISTEN: the relay and the readers are woken at commit. */
+  /** For LISTEN: the readers are woken when the relay commits new positions. */
   databaseUrl: string;
   retentionSeconds: number;
   /** Fallback polling of the outbox and the log when a wake-up was missed. */
@@ -72,7 +73,7 @@ export class EventLog {
   private relayRunning = false;
   private relayDirty = false;
   private relayRetry: NodeJS.Timeout | null = null;
-  private timers: NodeJS.Timeout[] = [];
+  private loops: Loop[] = [];
   private listenClient: Client | null = null;
   private offHub: (() => void) | null = null;
   private closed = false;
@@ -98,19 +99,19 @@ export class EventLog {
       void this.relay();
     }));
     const poll = Math.max(50, this.opts.pollMs);
-    this.timers.push(setInterval(() => {
+    const warn = (what: string) => (err: unknown) => this.opts.logger.warn({ err }, `event log ${what} failed`);
+    this.loops.push(every(poll, async () => {
       void this.relay();
-      void this.readState(true).then((st) => (st.lastId > this.position ? this.catchUp() : undefined), () => undefined);
-    }, poll));
+      if ((await this.readState(true)).lastId > this.position) await this.catchUp();
+    }, warn('poll')));
     const pruneMs = Math.max(500, Math.min(60_000, (this.opts.retentionSeconds * 1000) / 2));
-    this.timers.push(setInterval(() => void this.prune(), pruneMs));
-    for (const t of this.timers) t.unref();
+    this.loops.push(every(pruneMs, () => this.prune(), warn('pruning')));
     void this.relay();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    await Promise.all(this.loops.splice(0).map((l) => l.stop()));
     if (this.relayRetry) clearTimeout(this.relayRetry);
     this.offHub?.();
     const c = this.listenClient;

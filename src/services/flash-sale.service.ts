@@ -8,6 +8,7 @@ import type { FlashSale } from '../schema/types/flash-sale.type';
 import type { CatalogService, PriceDrop } from './catalog.service';
 import type { ServiceDeps } from './context';
 import { id as idSchema, parseInput } from './validation';
+import { every, type Loop } from '../lib/every';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
 const when = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone' }).transform((s) => new Date(s));
@@ -71,8 +72,8 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
  * them exactly once, even when the process dies right after the commit.
  */
 export class FlashSaleService {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> = Promise.resolve();
+  private ticks?: Loop;
+  private first: Promise<void> = Promise.resolve();
   private stopped = true;
 
   /** Sales that started (with the price drops they brought), sales that ended, a sale an admin changed. */
@@ -109,27 +110,19 @@ export class FlashSaleService {
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    this.running = this.tick();
-    await this.running;
-    this.schedule();
+    await (this.first = this.tick());
+    if (!this.stopped) this.ticks = every(Math.max(10, this.deps.config.flashSaleTickMs), () => this.tick(), () => undefined);
   }
 
   /** Stops the scheduler and waits for a tick in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.first;
+    await this.ticks?.stop();
+    this.ticks = undefined;
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => this.schedule());
-    }, Math.max(10, this.deps.config.flashSaleTickMs));
-    this.timer.unref();
-  }
-
+  /** One scheduler step; a failure is logged and the next tick tries again. */
   private async tick(): Promise<void> {
     try {
       await this.advance();

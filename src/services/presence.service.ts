@@ -4,6 +4,8 @@ import type { Viewer } from '../auth/viewer';
 import { isAdmin } from '../auth/viewer';
 import type { ConnectionStatsPayload } from '../events/payloads/admin.payload';
 import { nowIso, type ServiceDeps } from './context';
+import { every, type Loop } from '../lib/every';
+import { withinMs } from '../lib/within';
 
 export type ConnectionKind = 'socket' | 'graphql-ws';
 
@@ -274,11 +276,10 @@ export class PresenceService {
   readonly instanceId = randomUUID();
   private store: PresenceStore;
   private local = new Map<string, LocalConnection>();
-  private timers: NodeJS.Timeout[] = [];
+  private loops: Loop[] = [];
   private running = false;
   private stopped = false;
   /** Bumped by start/stop so a run that was in flight at stop() never reschedules itself. */
-  private generation = 0;
   private lastActiveConnections: number | null = null;
 
   constructor(private deps: ServiceDeps) {
@@ -353,19 +354,9 @@ export class PresenceService {
     return { ...t, timestamp: nowIso() };
   }
 
-  /** Runs `fn` `ms` after start and then `ms` after each run ends (never overlapping), until stop(). */
+  /** Runs `fn` every `ms`, never overlapping, until stop(); a failure is logged. */
   private loop(ms: number, fn: () => Promise<void>, what: string): void {
-    const slot = this.timers.length;
-    const generation = this.generation;
-    const run = async () => {
-      try {
-        await fn();
-      } catch (err) {
-        this.deps.logger.warn({ err: err instanceof Error ? err.message : err }, `presence: ${what} failed`);
-      }
-      if (this.running && generation === this.generation) this.timers[slot] = setTimeout(run, ms).unref();
-    };
-    this.timers.push(setTimeout(run, ms).unref());
+    this.loops.push(every(ms, fn, (err) => this.deps.logger.warn({ err: err instanceof Error ? err.message : err }, `presence: ${what} failed`)));
   }
 
   private async tick(): Promise<void> {
@@ -385,7 +376,6 @@ export class PresenceService {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
-    this.generation++;
     await this.report().catch(() => undefined);
     this.loop(this.tickMs, () => this.tick(), 'stats tick');
     // PRESENCE_TIMEOUT_MS=0: heartbeats never lapse, only closing the last connection makes a user offline.
@@ -401,9 +391,8 @@ export class PresenceService {
   async stop(): Promise<void> {
     this.running = false;
     this.stopped = true;
-    this.generation++;
-    this.timers.forEach(clearTimeout);
-    this.timers = [];
+    // No later runs; a run under way is not waited for (with Redis down it could wait forever).
+    for (const l of this.loops.splice(0)) void l.stop();
     // Bounded: with Redis down its client would wait for it forever. What is not cleaned up here
     // expires with this instance's report TTL, and the leader then sweeps it.
     await withinMs(STOP_BUDGET_MS, (async () => {
@@ -419,12 +408,3 @@ export class PresenceService {
 }
 
 const STOP_BUDGET_MS = 2000;
-
-/** Resolves with `work`, or rejects once `ms` have passed. */
-function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_r, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}

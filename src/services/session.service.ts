@@ -4,6 +4,7 @@ import type { Viewer } from '../auth/viewer';
 import type { Role } from '../entities/user.entity';
 import type { ServiceDeps } from './context';
 import { currentViewer } from './user-queries';
+import { every, type Loop } from '../lib/every';
 
 /** What changed about a user's sessions; sent to every instance. */
 export type SessionChange =
@@ -50,8 +51,7 @@ export class SessionService {
   private byUser = new Map<string, Set<LiveConnection>>();
   /** The role each user's connections here were last checked with. */
   private roles = new Map<string, Role>();
-  private sweepTimer?: NodeJS.Timeout;
-  private running = false;
+  private sweeps?: Loop;
   private wheel = new ExpiryWheel<LiveConnection>((c) => this.end(c, 'token expired'));
   private listeners = new Set<(change: SessionChange) => void>();
   private off?: () => void;
@@ -69,24 +69,15 @@ export class SessionService {
       if (message?.origin === this.instance || !message?.change) return;
       void this.apply(message.change);
     });
-    this.running = true;
-    this.scheduleSweep();
+    this.sweeps ??= every(SWEEP_MS, () => this.sweep(), (err) => this.deps.logger.error({ err }, 'session sweep failed'));
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    await this.sweeps?.stop();
+    this.sweeps = undefined;
     this.off?.();
     this.off = undefined;
     this.wheel.close();
-  }
-
-  private scheduleSweep(): void {
-    if (!this.running) return;
-    this.sweepTimer = setTimeout(() => {
-      this.sweep().catch((err) => this.deps.logger.error({ err }, 'session sweep failed')).finally(() => this.scheduleSweep());
-    }, SWEEP_MS);
-    this.sweepTimer.unref();
   }
 
   /**
