@@ -1,13 +1,8 @@
 import 'reflect-metadata';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import compression from 'compression';
 import express from 'express';
-import { GraphQLError } from 'graphql';
-import { randomUUID } from 'node:crypto';
+import type { GraphQLError } from 'graphql';
 import http from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -18,24 +13,23 @@ import { MemorySessionStore, recoveryAdapter, RedisSessionStore } from './bridge
 import { commands } from './bridge/commands';
 import { createSocketServer, handleConnections, type ShopIo } from './bridge/socket-server';
 import type { AppConfig } from './config';
-import { toClientError } from './errors';
 import type { EventLog } from './events/event-log';
 import type { EventHub } from './events/hub';
 import type { Outbox } from './events/outbox';
+import { createApolloServer, graphqlOverHttp } from './http/apollo';
 import { graphiqlPage, graphiqlRouter } from './http/graphiql';
+import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
+import { health } from './http/health';
 import { answerClientErrors, errorHandler, notFoundHandler } from './http/http-errors';
 import type { FanoutEngine } from './http/fanout';
-import { MEDIA_TYPES, requireJsonPost, statusByMediaTypePlugin, type ResponseMediaType } from './http/graphql-http';
-import { attachGraphqlWs, GRAPHQL_PATH } from './http/graphql-ws';
+import { requestLog } from './http/middleware';
 import type { Logger } from './logger';
 import { buildShopSchema } from './schema/build-schema';
-import type { GqlContext } from './schema/context';
 import { makeFormatError } from './schema/format-error';
-import { httpSubscriptionGuard, operationCheck } from './schema/admission';
-import { graphqlMetricsPlugin, metricsHandler, metricSources } from './metrics/http';
-import { routeOf, ShopMetrics, type MetricSources } from './metrics/shop-metrics';
+import { operationCheck } from './schema/admission';
+import { instanceMetrics, metricsHandler, metricSources } from './metrics/http';
+import type { ShopMetrics } from './metrics/shop-metrics';
 import { createServices, type Services } from './services';
-import { withinMs } from './lib/within';
 
 export interface AppDeps {
   config: AppConfig;
@@ -76,58 +70,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
-  // Filled in below, once the transports exist: the scrape reads their counts.
-  let sources: Omit<MetricSources, 'dependencies'> | undefined;
-  const metrics = config.metrics
-    ? new ShopMetrics({
-      openConnections: () => sources!.openConnections(), fanoutGroups: () => sources!.fanoutGroups(),
-      socketRooms: () => sources!.socketRooms(), hub: () => sources!.hub(), eventLog: () => sources!.eventLog(),
-      replayed: () => sources!.replayed(), dependencies: () => readiness(), cluster: () => sources!.cluster(),
-    }, config.metricsInstance ?? `${hostname()}:${config.port}`)
-    : undefined;
-
-  app.use((req, res, next) => {
-    const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
-    res.setHeader('X-Request-Id', id);
-    (req as express.Request & { id: string }).id = id;
-    const started = process.hrtime.bigint();
-    const path = req.path; // before routers strip their mount prefix
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      metrics?.httpRequest(req.method, routeOf(path), res.statusCode, ms / 1000);
-      if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
-      logger.info({ reqId: id, method: req.method, path, status: res.statusCode, ms }, 'http request');
-    });
-    next();
-  });
-
-  /** The readiness checks: PostgreSQL, and Redis when configured (bounded to 1 s). */
-  const readiness = async (): Promise<{ database: boolean; redis?: boolean }> => {
-    const [database, redis] = await Promise.all([
-      orm.em.fork().execute('select 1').then(() => true, () => false),
-      deps.redis
-        ? withinMs(1000, deps.redis.ping()).then(() => true, () => false)
-        : undefined,
-    ]);
-    const checks = redis === undefined ? { database } : { database, redis };
-    metrics?.setUp(checks);
-    return checks;
-  };
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  let draining = false;
-  app.get('/readyz', async (_req, res) => {
-    if (draining) {
-      res.status(503).json({ status: 'draining' });
-      return;
-    }
-    const found = await readiness();
-    const checks = Object.fromEntries(Object.entries(found).map(([k, up]) => [k, up ? 'ok' : 'unreachable']));
-    const ok = Object.values(found).every(Boolean);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
-  });
+  const probes = health({ orm, redis: deps.redis, onChecked: (checks) => metrics?.setUp(checks) });
+  const { metrics, bind: bindMetricSources } = instanceMetrics(config, () => probes.readiness());
+  app.use(requestLog(logger, metrics));
+  probes.mount(app);
   if (metrics) app.get('/metrics', metricsHandler(metrics, config.metricsToken, logger));
 
   const sessions = deps.redis ? new RedisSessionStore(deps.redis, config.redisNamespace, logger) : new MemorySessionStore();
@@ -141,45 +87,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
   });
 
-  const subscriptionGuard = httpSubscriptionGuard();
-  const apollo = new ApolloServer<GqlContext>({
-    schema,
-    validationRules: [subscriptionGuard.rule],
-    introspection: config.introspection,
-    allowBatchedHttpRequests: false,
-    // GET is served for queries (urql's default) and never runs a mutation; authentication is a
-    // bearer token, never a cookie, so a cross-site GET acts as nobody. Non-JSON POSTs are refused
-    // by requireJsonPost (src/http/graphql-http.ts).
-    csrfPrevention: false,
-    // main.ts handles SIGTERM/SIGINT; Apollo's own handlers would race it.
-    stopOnTerminationSignals: false,
-    includeStacktraceInErrorResponses: false,
-    formatError,
-    parseOptions: { maxTokens: config.limits.maxTokens },
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      ApolloServerPluginLandingPageDisabled(),
-      statusByMediaTypePlugin(),
-      subscriptionGuard.plugin,
-      ...(metrics ? [graphqlMetricsPlugin(metrics)] : []),
-      { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
-      {
-        // Input text, depth, alias and cost limits once the variables are known (a page size
-        // passed as a variable is priced at its value); rejected before anything runs.
-        async requestDidStart() {
-          return {
-            async didResolveOperation({ document, request }) {
-              const errors = checkOperation(document, request.variables ?? undefined);
-              if (errors.length) {
-                throw new GraphQLError(errors[0].message, { nodes: errors[0].nodes, extensions: { ...errors[0].extensions, http: { status: 400 } } });
-              }
-            },
-          };
-        },
-      },
-    ],
-    logger: { debug: () => undefined, info: () => undefined, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-  });
+  const apollo = createApolloServer({ schema, config, logger, formatError, checkOperation, httpServer, metrics, onDrain: () => ws.dispose() });
   await apollo.start();
 
   if (config.ide) {
@@ -187,29 +95,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     app.use(graphiqlRouter());
     app.get(GRAPHQL_PATH, graphiqlPage());
   }
-  app.use(
-    GRAPHQL_PATH,
-    requireJsonPost(),
-    express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        let session;
-        try {
-          // A present but bad token is refused, never treated as anonymous.
-          session = await services.users.authenticateSession(req.headers.authorization);
-        } catch (err) {
-          const e = toClientError(err);
-          throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 500 } } });
-        }
-        return {
-          viewer: session?.viewer ?? null,
-          token: session ? { id: session.tokenId, expiresAt: session.expiresAt } : undefined,
-          services, requestId: (req as express.Request & { id: string }).id, transport: 'http' as const,
-          responseMediaType: req.accepts([...MEDIA_TYPES]) as ResponseMediaType | false,
-        };
-      },
-    }),
-  );
+  app.use(GRAPHQL_PATH, ...graphqlOverHttp(apollo, services));
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
@@ -224,7 +110,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     onDisconnect: (s) => services.presence.disconnected(s.id, 'socket', s.data.viewer ?? null),
     onRateLimited: () => metrics?.rateLimited('socket.io'),
   });
-  sources = metricSources({ io, wsClients: () => ws.clientCount(), fanout: ws.fanout, bridge, hub, log: deps.log, presence: services.presence });
+  bindMetricSources(metricSources({ io, wsClients: () => ws.clientCount(), fanout: ws.fanout, bridge, hub, log: deps.log, presence: services.presence }));
 
   let closed = false;
   return {
@@ -233,9 +119,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     services,
     bridge,
     fanout: ws.fanout,
-    drain: () => {
-      draining = true;
-    },
+    drain: probes.drain,
     metrics,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@ import { AppError, ErrorCode, toClientError } from '../errors';
 import { checkAccess, dependsOnViewer, roomTarget, type AccessTarget } from '../events/access';
 import { formatEventId } from '../events/event-log';
 import { rooms } from '../events/rooms';
+import { every } from '../lib/every';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
 import { invalidTextError } from '../services/validation';
@@ -173,11 +174,10 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     liveSince.get(id)?.delete(room);
     if (!closing.has(id)) roomChanged(room, id);
   });
-  const refresh = setInterval(() => {
+  const refresh = every(SESSION_REFRESH_SECONDS * 1000, () => {
     for (const socket of nsp.sockets.values()) saveSession(socket as ShopSocket);
-  }, SESSION_REFRESH_SECONDS * 1000);
-  refresh.unref();
-  io.engine.on('close', () => clearInterval(refresh));
+  }, { what: 'socket session refresh', logger: h.logger });
+  io.engine.on('close', () => void refresh.stop());
 
   /** A recovered socket: back in the rooms it may still be in, with every durable event it missed first. */
   const recover = async (socket: ShopSocket, ctx: CommandContext, state: RecoveredState) => {

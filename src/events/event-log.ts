@@ -99,24 +99,25 @@ export class EventLog {
       void this.relay();
     }));
     const poll = Math.max(50, this.opts.pollMs);
-    const warn = (what: string) => (err: unknown) => this.opts.logger.warn({ err }, `event log ${what} failed`);
+    const { logger } = this.opts;
     this.loops.push(every(poll, async () => {
       void this.relay();
       if ((await this.readState(true)).lastId > this.position) await this.catchUp();
-    }, warn('poll')));
+    }, { what: 'event log poll', logger, level: 'warn' }));
     const pruneMs = Math.max(500, Math.min(60_000, (this.opts.retentionSeconds * 1000) / 2));
-    this.loops.push(every(pruneMs, () => this.prune(), warn('pruning')));
+    this.loops.push(every(pruneMs, () => this.prune(), { what: 'event log pruning', logger, level: 'warn' }));
     void this.relay();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.loops.splice(0).map((l) => l.stop()));
+    const loopsStopped = Promise.all(this.loops.map((l) => l.stop()));
     if (this.relayRetry) clearTimeout(this.relayRetry);
     this.offHub?.();
     const c = this.listenClient;
     this.listenClient = null;
     await c?.end().catch(() => undefined);
+    await loopsStopped;
     await this.catchingUp?.catch(() => undefined);
   }
 

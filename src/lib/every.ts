@@ -1,38 +1,52 @@
-/** A periodic task started by `every`. */
+import type { Logger } from '../logger';
+
+export interface EveryOptions {
+  /** Names the loop in its log lines: `<what> failed`. */
+  what: string;
+  logger: Logger;
+  /** `warn` for work that is expected to fail while a dependency is down (default `error`). */
+  level?: 'warn' | 'error';
+  /** The first run starts at once instead of `ms` after the call; `Loop.first` settles when it ends. */
+  immediately?: boolean;
+}
+
 export interface Loop {
-  /** Cancels the next run and waits for the one under way, if any. */
+  /** Settles when the first run has ended (at once when not `immediately`). */
+  readonly first: Promise<void>;
+  /** No run starts after this; resolves once the run under way, if any, has ended. */
   stop(): Promise<void>;
 }
 
 /**
- * Runs `task` `ms` after the start and then `ms` after each run ends, so runs never overlap and a
- * slow run delays the next instead of piling up. The timer does not keep the process alive; an
- * error goes to `onError` and the loop goes on.
+ * Runs `task` every `ms` milliseconds until stopped: the next run is scheduled `ms` after the previous
+ * one ended, so runs never overlap. A failing run is logged and the loop goes on. The timer is unref'd:
+ * a loop never keeps the process alive.
  */
-export function every(ms: number, task: () => unknown, onError: (err: unknown) => void): Loop {
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
+export function every(ms: number, task: () => unknown, opts: EveryOptions): Loop {
+  let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      timer = null;
-      running = (async () => {
-        try {
-          await task();
-        } catch (err) {
-          onError(err);
-        }
-      })().finally(schedule);
-    }, ms);
-    timer.unref();
+  let stopped = false;
+  const run = () => {
+    timer = undefined;
+    running = (async () => {
+      try {
+        await task();
+      } catch (err) {
+        opts.logger[opts.level ?? 'error']({ err }, `${opts.what} failed`);
+      }
+    })();
+    void running.then(() => {
+      if (!stopped) timer = setTimeout(run, ms).unref();
+    });
+    return running;
   };
-  schedule();
+  const first = opts.immediately ? run() : ((timer = setTimeout(run, ms).unref()), Promise.resolve());
   return {
+    first,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      timer = null;
+      timer = undefined;
       await running;
     },
   };

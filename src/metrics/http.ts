@@ -2,15 +2,18 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
 import { getOperationAST } from 'graphql';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Bridge } from '../bridge/bridge';
+import type { AppConfig } from '../config';
 import type { ShopIo } from '../bridge/socket-server';
 import type { EventLog } from '../events/event-log';
 import type { EventHub } from '../events/hub';
 import type { FanoutEngine } from '../http/fanout';
 import type { Logger } from '../logger';
 import type { GqlContext } from '../schema/context';
-import type { PresenceService } from '../services/presence.service';
-import { outcomeOf, type MetricSources, type ShopMetrics } from './shop-metrics';
+import type { PresenceService } from '../services/presence/presence.service';
+import { withinMs } from '../lib/within-ms';
+import { outcomeOf, ShopMetrics, type MetricSources } from './shop-metrics';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -57,12 +60,29 @@ export function graphqlMetricsPlugin(metrics: ShopMetrics): ApolloServerPlugin<G
   };
 }
 
+type TransportSources = Omit<MetricSources, 'dependencies'>;
+
+/**
+ * This instance's metrics (`METRICS=false`: none). The transports are built with them, so what a
+ * scrape reads of the transports (`metricSources`) is bound afterwards.
+ */
+export function instanceMetrics(config: AppConfig, dependencies: MetricSources['dependencies']): { metrics?: ShopMetrics; bind(sources: TransportSources): void } {
+  if (!config.metrics) return { bind: () => undefined };
+  let s: TransportSources | undefined;
+  const metrics = new ShopMetrics({
+    openConnections: () => s!.openConnections(), fanoutGroups: () => s!.fanoutGroups(),
+    socketRooms: () => s!.socketRooms(), hub: () => s!.hub(), eventLog: () => s!.eventLog(),
+    replayed: () => s!.replayed(), dependencies, cluster: () => s!.cluster(),
+  }, config.metricsInstance ?? `${hostname()}:${config.port}`);
+  return { metrics, bind: (sources) => void (s = sources) };
+}
+
 const ROOM_KINDS = ['user', 'product', 'support', 'cart'];
 
 /** Reads the instance's own state at a scrape: counts the code keeps anyway, nothing per message. */
 export function metricSources(s: {
   io: ShopIo; wsClients: () => number; fanout: FanoutEngine; bridge: Bridge; hub: EventHub; log: EventLog; presence: PresenceService;
-}): Omit<MetricSources, 'dependencies'> {
+}): TransportSources {
   const nsp = s.io.of('/');
   let cluster: { at: number; value: Promise<Awaited<ReturnType<MetricSources['cluster']>>> } | null = null;
   return {
@@ -87,10 +107,7 @@ export function metricSources(s: {
     // One read of the cluster-wide presence per scrape (both gauges ask), bounded to 1 s.
     cluster() {
       if (!cluster || Date.now() - cluster.at > 1000) {
-        const value = Promise.race([
-          s.presence.stats(),
-          new Promise<null>((r) => setTimeout(() => r(null), 1000).unref()),
-        ]).catch(() => null);
+        const value = withinMs(1000, s.presence.stats()).catch(() => null);
         cluster = { at: Date.now(), value };
       }
       return cluster.value;

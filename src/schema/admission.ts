@@ -41,6 +41,25 @@ export function operationCheck(schema: GraphQLSchema, limits: QueryLimits): Oper
 }
 
 /**
+ * Runs `check` over HTTP operations once their variables are known (a page size passed as a variable
+ * is priced at its value): a refused operation is answered 400 before anything runs.
+ */
+export function operationCheckPlugin(check: OperationCheck): ApolloServerPlugin<any> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request }) {
+          const errors = check(document, request.variables ?? undefined);
+          if (errors.length) {
+            throw new GraphQLError(errors[0].message, { nodes: errors[0].nodes, extensions: { ...errors[0].extensions, http: { status: 400 } } });
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
  * `validate()` that reports what graphql-js throws instead of reporting: its single-root-field rule
  * for subscriptions evaluates `@skip`/`@include` while validating, and an `if` that is not a Boolean
  * literal or a variable without a value (there are no values yet) throws out of `validate`.

@@ -6,7 +6,7 @@ import { User } from '../entities/user.entity';
 import { notFound } from '../errors';
 import type { ProductViewTrackedPayload, UserActivityTrackedPayload } from '../events/payloads/admin.payload';
 import { nowIso, type ServiceDeps } from './context';
-import type { PresenceService } from './presence.service';
+import type { PresenceService } from './presence/presence.service';
 import { id as idSchema, parseInput } from './validation';
 
 /** At most one stored `user_activities` row per user and activity kind per this window. */

@@ -1,5 +1,5 @@
 import { nowIso, toMoney, type ServiceDeps } from './context';
-import type { PresenceService } from './presence.service';
+import type { PresenceService } from './presence/presence.service';
 
 export type MetricName = 'ordersToday' | 'revenueToday' | 'activeConnections' | 'pendingReviews' | 'openSupportChats';
 

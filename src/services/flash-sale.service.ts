@@ -72,9 +72,7 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
  * them exactly once, even when the process dies right after the commit.
  */
 export class FlashSaleService {
-  private ticks?: Loop;
-  private first: Promise<void> = Promise.resolve();
-  private stopped = true;
+  private scheduler: Loop | null = null;
 
   /** Sales that started (with the price drops they brought), sales that ended, a sale an admin changed. */
   private readonly started: FactKind<{ ids: string[]; drops: PriceDrop[] }>;
@@ -108,28 +106,20 @@ export class FlashSaleService {
 
   /** Starts this instance's scheduler: one catch-up tick now, then one every `flashSaleTickMs`. */
   async start(): Promise<void> {
-    if (!this.stopped) return;
-    this.stopped = false;
-    await (this.first = this.tick());
-    if (!this.stopped) this.ticks = every(Math.max(10, this.deps.config.flashSaleTickMs), () => this.tick(), () => undefined);
+    if (this.scheduler) return;
+    this.scheduler = every(Math.max(10, this.deps.config.flashSaleTickMs), () => this.advance(), {
+      what: 'flash sale tick', logger: this.deps.logger, immediately: true,
+    });
+    await this.scheduler.first;
   }
 
   /** Stops the scheduler and waits for a tick in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.first;
-    await this.ticks?.stop();
-    this.ticks = undefined;
+    const scheduler = this.scheduler;
+    this.scheduler = null;
+    await scheduler?.stop();
   }
 
-  /** One scheduler step; a failure is logged and the next tick tries again. */
-  private async tick(): Promise<void> {
-    try {
-      await this.advance();
-    } catch (err) {
-      this.deps.logger.error({ err }, 'flash sale tick failed');
-    }
-  }
 
   /** Starts every due scheduled sale, then ends every due active one; each move raises its events when it commits. */
   async advance(): Promise<void> {

@@ -5,7 +5,7 @@ import type { ServiceDeps } from './context';
 import { DashboardService } from './dashboard.service';
 import { FlashSaleService } from './flash-sale.service';
 import { OrderService } from './order.service';
-import { PresenceService } from './presence.service';
+import { PresenceService } from './presence/presence.service';
 import { ReviewService } from './review.service';
 import { SessionService } from './session.service';
 import { StockService } from './stock.service';

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ExpiryWheel } from '../auth/expiry-wheel';
 import type { Viewer } from '../auth/viewer';
 import type { Role } from '../entities/user.entity';
+import { every, type Loop } from '../lib/every';
 import type { ServiceDeps } from './context';
 import { currentViewer } from './user-queries';
-import { every, type Loop } from '../lib/every';
 
 /** What changed about a user's sessions; sent to every instance. */
 export type SessionChange =
@@ -51,7 +51,7 @@ export class SessionService {
   private byUser = new Map<string, Set<LiveConnection>>();
   /** The role each user's connections here were last checked with. */
   private roles = new Map<string, Role>();
-  private sweeps?: Loop;
+  private sweeper?: Loop;
   private wheel = new ExpiryWheel<LiveConnection>((c) => this.end(c, 'token expired'));
   private listeners = new Set<(change: SessionChange) => void>();
   private off?: () => void;
@@ -69,12 +69,12 @@ export class SessionService {
       if (message?.origin === this.instance || !message?.change) return;
       void this.apply(message.change);
     });
-    this.sweeps ??= every(SWEEP_MS, () => this.sweep(), (err) => this.deps.logger.error({ err }, 'session sweep failed'));
+    this.sweeper ??= every(SWEEP_MS, () => this.sweep(), { what: 'session sweep', logger: this.deps.logger });
   }
 
   async stop(): Promise<void> {
-    await this.sweeps?.stop();
-    this.sweeps = undefined;
+    await this.sweeper?.stop();
+    this.sweeper = undefined;
     this.off?.();
     this.off = undefined;
     this.wheel.close();
