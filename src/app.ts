@@ -73,7 +73,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const probes = health({ orm, redis: deps.redis, onChecked: (checks) => metrics?.setUp(checks) });
   const { metrics, bind: bindMetricSources } = instanceMetrics(config, () => probes.readiness());
   app.use(requestLog(logger, metrics));
-  app.use(probes.router);
+  probes.mount(app);
   if (metrics) app.get('/metrics', metricsHandler(metrics, config.metricsToken, logger));
 
   const sessions = deps.redis ? new RedisSessionStore(deps.redis, config.redisNamespace, logger) : new MemorySessionStore();

@@ -114,3 +114,8 @@ export function inSpan<T>(name: string, parent: TraceContext | null | undefined,
     }
   });
 }
+
+/** Runs `fn` outside any trace (work a request starts but does not own, such as the relay's batch). */
+export function untraced<T>(fn: () => T): T {
+  return sdk ? context.with(ROOT_CONTEXT, fn) : fn();
+}

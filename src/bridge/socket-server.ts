@@ -17,6 +17,9 @@ import type { Command, CommandContext, ShopSocket } from './commands/command';
 import { TokenBucket } from './rate-limit';
 import type { Ack, ClientToServerEvents, ServerToClientEvents, SocketData } from './socket-types';
 
+/** Where Socket.IO (and its legacy v2 clients) connect. */
+export const SOCKET_IO_PATH = '/socket.io/';
+
 export type ShopIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Command payloads above this are refused with BAD_USER_INPUT (the transport refuses > 1 MB). */
@@ -24,7 +27,9 @@ export const MAX_COMMAND_BYTES = 64 * 1024;
 
 export function createSocketServer(httpServer: HttpServer, config: AppConfig, adapter: typeof Adapter): ShopIo {
   return new Server(httpServer, {
-    path: '/socket.io/',
+    path: SOCKET_IO_PATH,
+    // Other paths' upgrades are graphql-ws's, which refuses the unknown ones (src/http/graphql-ws.ts).
+    destroyUpgrade: false,
     // The server side of socket.io-client's connection state recovery (src/bridge/recovery.ts);
     // the auth middleware runs on every (re)connection. SOCKET_RECOVERY_SECONDS=0 turns it off.
     ...(config.socketRecoverySeconds > 0

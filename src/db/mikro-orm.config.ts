@@ -5,7 +5,8 @@ import path from 'node:path';
 import { entities } from '../entities';
 
 const isTs = __filename.endsWith('.ts');
-const root = path.resolve(__dirname, isTs ? '../..' : '../../..');
+/** The repository's root, from src/db under ts-node/jest and from dist/src/db when built. */
+export const root = path.resolve(__dirname, isTs ? '../..' : '../../..');
 
 /** MikroORM options for a connection string; the CLI uses the default export (DATABASE_URL). */
 export function ormConfig(clientUrl: string, opts: { debug?: boolean; pool?: number } = {}) {

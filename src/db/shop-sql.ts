@@ -1,5 +1,5 @@
 /**
- * The database functions of migrations/Migration20261127030000_hot_path_functions.ts raise an
+ * The database functions (src/db/functions) raise an
  * expected refusal with a SQLSTATE of class `SH` (one per reason) and a JSON object as detail. The
  * statement rolls back; the calling service turns the detail into its client error.
  */

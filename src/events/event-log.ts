@@ -1,9 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
-import { AppError, ErrorCode } from '../errors';
+import { query } from '../db/raw';
 import { every, type Loop } from '../lib/every';
+import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
-import { inSpan, openSpan, type OpenSpan } from '../tracing';
+import { inSpan, openSpan, untraced, type OpenSpan } from '../tracing';
 import type { Envelope, Route } from './audience';
 import type { EventHub } from './hub';
 import type { DraftEvent, Outbox } from './outbox';
@@ -28,7 +29,7 @@ export interface EventLogOptions {
   hub: EventHub;
   outbox: Outbox;
   logger: Logger;
-  /** For LISTEN: the relay and the readers are woken at commit. */
+  /** For LISTEN: the readers are woken when the relay commits new positions. */
   databaseUrl: string;
   retentionSeconds: number;
   /** Fallback polling of the outbox and the log when a wake-up was missed. */
@@ -49,7 +50,7 @@ const RING_SIZE = 20_000;
  * **Relay** (one at a time across the cluster, under a transaction-scoped advisory lock): takes the
  * committed facts from `shop_outbox`, expands them into events, gives them the next positions (gapless:
  * a counter row, not a sequence), writes them to `shop_events`, commits, then publishes them through
- * the hub. Woken by NOTIFY at the commit of every fact, and by a poll.
+ * the hub. Woken right after this instance commits a fact (src/events/outbox.ts), and by a poll.
  *
  * **Delivery** (every instance): events reach this instance's listeners strictly in position order,
  * each once. Live from the hub (Redis); anything missed — a message lost while Redis was away, an
@@ -91,14 +92,20 @@ export class EventLog {
     this.started = true;
     this.drainPending();
     await this.listenForWakeUps();
+    // Facts committed on this instance wake its relay; those of a dead instance wait for the poll.
+    // The relay is not part of the request that woke it: its spans continue each fact's own trace.
+    this.opts.outbox.onCommitted(this.opts.orm, () => untraced(() => {
+      this.fault('before-relay');
+      void this.relay();
+    }));
     const poll = Math.max(50, this.opts.pollMs);
     const { logger } = this.opts;
     this.loops.push(every(poll, async () => {
       void this.relay();
-      await this.readState(true).then((st) => (st.lastId > this.position ? this.catchUp() : undefined), () => undefined);
-    }, { what: 'event log poll', logger }));
+      if ((await this.readState(true)).lastId > this.position) await this.catchUp();
+    }, { what: 'event log poll', logger, level: 'warn' }));
     const pruneMs = Math.max(500, Math.min(60_000, (this.opts.retentionSeconds * 1000) / 2));
-    this.loops.push(every(pruneMs, () => this.prune(), { what: 'event log pruning', logger }));
+    this.loops.push(every(pruneMs, () => this.prune(), { what: 'event log pruning', logger, level: 'warn' }));
     void this.relay();
   }
 
@@ -171,7 +178,7 @@ export class EventLog {
     const envelopes = await orm.em.fork().transactional(async (tx): Promise<Envelope[] | null> => {
       const [{ locked }] = await tx.execute<Array<{ locked: boolean }>>('select pg_try_advisory_xact_lock(?) as locked', [RELAY_LOCK]);
       if (!locked) return null;
-      const rows = await tx.execute<Array<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>>(
+      const rows = await query<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>(tx,
         `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact, trace, created_at`);
       facts = rows.length;
       if (!rows.length) return [];
@@ -205,7 +212,7 @@ export class EventLog {
         e: d.name, p: { eventId: formatEventId(first + i), ...d.payload }, r: d.route, t: recorded[i], i: first + i,
         ...(traces[i] ? { x: traces[i] } : {}),
       }));
-      await tx.execute(
+      await query(tx,
         `insert into shop_events (id, name, payload, route, trace)
          select x.id, x.name, x.payload, x.route, x.trace from jsonb_to_recordset(?::jsonb) as x(id bigint, name text, payload jsonb, route jsonb, trace text)`,
         [JSON.stringify(out.map((e) => ({ id: e.i, name: e.e, payload: e.p, route: e.r, trace: e.x ?? null })))]);
@@ -261,7 +268,8 @@ export class EventLog {
   private deliver(e: Envelope): void {
     this.position = e.i!;
     this.ring.push(e);
-    if (this.ring.length > RING_SIZE) this.ring.splice(0, this.ring.length - RING_SIZE);
+    // Trimmed in steps of a quarter, not per event (a splice moves the whole array).
+    if (this.ring.length > RING_SIZE * 1.25) this.ring.splice(0, this.ring.length - RING_SIZE);
     this.stats.delivered++;
     const set = this.listeners.get(e.e);
     if (!set) return;
@@ -305,7 +313,7 @@ export class EventLog {
 
   private async read(after: number, limit: number): Promise<Envelope[]> {
     this.stats.logReads++;
-    const rows = await this.opts.orm.em.fork().execute<Array<{ id: string; name: string; payload: Record<string, unknown>; route: Route; trace: string | null; t: string }>>(
+    const rows = await query<{ id: string; name: string; payload: Record<string, unknown>; route: Route; trace: string | null; t: string }>(this.opts.orm.em.fork(),
       `select id, name, payload, route, trace, (extract(epoch from created_at) * 1000)::bigint as t
          from shop_events where id > ? order by id limit ?`, [after, limit]);
     return rows.map((r) => ({ e: r.name, p: r.payload, r: r.route, t: Number(r.t), i: Number(r.id), ...(r.trace ? { x: r.trace } : {}) }));
@@ -392,7 +400,7 @@ export class EventLog {
     }
   }
 
-  /** LISTEN on a connection of its own: facts committed anywhere wake the relay; new positions wake the readers. */
+  /** LISTEN on a connection of its own: new positions in the log wake the readers. */
   private async listenForWakeUps(): Promise<void> {
     const connect = async () => {
       if (this.closed) return;
@@ -405,17 +413,14 @@ export class EventLog {
         }
       });
       client.on('notification', (n) => {
-        if (n.channel === 'shop_outbox') {
-          this.fault('before-relay');
-          void this.relay();
-        } else if (n.channel === 'shop_events') {
+        if (n.channel === 'shop_events') {
           const last = Number(n.payload);
           // The hub usually brings these first; read the log only if it did not.
           if (last > this.position) setTimeout(() => (last > this.position ? void this.catchUp() : undefined), 200).unref();
         }
       });
       await client.connect();
-      await client.query('LISTEN shop_outbox; LISTEN shop_events');
+      await client.query('LISTEN shop_events');
       this.listenClient = client;
     };
     await connect();

@@ -1,4 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { query } from '../db/raw';
 import { traceContext } from '../tracing';
 import type { Route } from './audience';
 import type { DraftOf, DurableEventName } from './catalogue';
@@ -22,41 +23,59 @@ export interface FactKind<F> {
   /** Records the fact in the caller's transaction: it raises its events if and only if that commits. */
   record(em: EntityManager, fact: F): Promise<void>;
   /**
-   * For a change that is a single statement (`select shop_checkout(...)`): the SQL that runs it and
-   * records its result in the same statement. `call` must be one `select f(...) as <column>`; the
-   * fact is `jsonb_build_object('<column>', <its result>, ...extra)`; `when` filters (SQL on `r.<column>`).
+   * For a change that is one call of a database function that records the fact itself
+   * (`shop_record_fact`, in the change's own statement): runs `sql`, whose last parameter is the
+   * function's `p_fact` (`{kind, trace, with, always}`: the fact is `with` plus what the function adds;
+   * `always` asks for a fact also when the call changed nothing), then wakes the relay.
    */
-  wrap(call: string, column: string, extra: string[], when?: string): WrappedCall;
+  call<R>(em: EntityManager, sql: string, params: unknown[], fact: { with: Record<string, unknown>; always?: boolean }): Promise<R[]>;
 }
 
-/** A change and the recording of its fact, as one statement. */
-export interface WrappedCall {
-  sql: string;
-  /** The statement's parameters: those of `call`, of `extra` and of `when`, in that order. */
-  params(call: unknown[], extra: unknown[], when?: unknown[]): unknown[];
-}
-
-/**
- * Inserts a fact and wakes every relay at commit (NOTIFY is delivered when the transaction commits).
- * `trace` is the change's trace context (null unless tracing is on).
- */
-const INSERT_FACT = `with f as (insert into shop_outbox (kind, fact, trace, created_at) values (?, ?::jsonb, ?, clock_timestamp()) returning 1)
-  select pg_notify('shop_outbox', '') from f`;
+/** The parameter `p_fact` of the database functions that record a fact: `trace` is the change's trace context (null unless tracing is on). */
+const factParam = (kind: string, fact: { with: unknown; always?: boolean }) => JSON.stringify({ kind, trace: traceContext(), ...fact });
 
 /**
  * The transactional outbox: services record what a change raises in the change's own transaction
  * (a fact), and the relay (src/events/event-log.ts) expands each committed fact into catalogue events,
  * gives them their positions and publishes them. A change that rolls back records nothing.
+ *
+ * The instance that committed a fact wakes its own relay right after the commit. There is no NOTIFY
+ * for facts: PostgreSQL commits the transactions that notify one at a time (a database-wide lock
+ * held through the commit's flush), which capped checkouts. A fact whose instance died before its
+ * relay ran is taken by the relay's poll on any instance.
  */
 export class Outbox {
   private handlers = new Map<string, FactHandler<unknown>>();
   /** Events built by the service itself, inside the transaction. */
   readonly events: FactKind<DraftEvent[]>;
+  /** Open transactions that recorded a fact: their commit wakes the relay. */
+  private recordedIn = new WeakSet<object>();
+  private wake: () => void = () => undefined;
 
   constructor() {
     this.events = this.define<DraftEvent[]>('events', (events, emit) => {
       for (const e of events) emit(e.name, e.payload as never, e.route);
     });
+  }
+
+  /** Calls `wake` after every commit that recorded a fact (the relay's `relay()`). */
+  onCommitted(orm: MikroORM, wake: () => void): void {
+    this.wake = wake;
+    orm.em.getEventManager().registerSubscriber({
+      afterTransactionCommit: ({ transaction }) => {
+        if (transaction && this.recordedIn.has(transaction)) {
+          this.recordedIn.delete(transaction);
+          this.wake();
+        }
+      },
+    });
+  }
+
+  /** After a fact was written through `em`: wake now (it committed by itself) or at its transaction's commit. */
+  private recorded(em: EntityManager): void {
+    const tx = em.isInTransaction() ? (em.getTransactionContext() as object | undefined) : undefined;
+    if (tx) this.recordedIn.add(tx);
+    else this.wake();
   }
 
   /** Declares a kind of fact and the handler that expands it. One handler per kind. */
@@ -66,17 +85,14 @@ export class Outbox {
     return {
       kind,
       record: async (em, fact) => {
-        await em.execute(INSERT_FACT, [kind, JSON.stringify(fact), traceContext()]);
+        await query(em, 'select shop_record_fact(?::jsonb, null)', [factParam(kind, { with: fact })]);
+        this.recorded(em);
       },
-      wrap: (call, column, extra, when) => ({
-        sql: `with r as (${call}),
-          f as (insert into shop_outbox (kind, fact, trace, created_at)
-                select '${kind}', jsonb_build_object('${column}', r.${column}${extra.length ? `, ${extra.join(', ')}` : ''}), ?::text, clock_timestamp() from r
-                ${when ? `where ${when}` : ''} returning 1),
-          n as (select pg_notify('shop_outbox', '') from f limit 1)
-          select r.*, (select count(*) from n) as notified from r`,
-        params: (callParams, extraParams, whenParams = []) => [...callParams, ...extraParams, traceContext(), ...whenParams],
-      }),
+      call: async <R>(em: EntityManager, sql: string, params: unknown[], fact: { with: Record<string, unknown>; always?: boolean }) => {
+        const rows = await query<R>(em, sql, [...params, factParam(kind, fact)]);
+        this.recorded(em);
+        return rows;
+      },
     };
   }
 

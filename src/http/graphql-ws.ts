@@ -18,6 +18,7 @@ import { TokenBucket } from '../bridge/rate-limit';
 import { ErrorCode } from '../errors';
 import { writeRawError } from './http-errors';
 import { outcomeOf, type ShopMetrics } from '../metrics/shop-metrics';
+import { SOCKET_IO_PATH } from '../bridge/socket-server';
 
 export const GRAPHQL_PATH = '/graphql';
 /** A graphql-ws message larger than this closes the connection (1009). */
@@ -91,7 +92,13 @@ export function attachGraphqlWs(
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
   const onUpgrade = (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    if (pathname !== GRAPHQL_PATH) return;
+    // Socket.IO answers its own path; every other upgrade is refused here (Socket.IO runs with
+    // destroyUpgrade off, so no timer of its own waits on upgrades that are not its).
+    if (pathname.startsWith(SOCKET_IO_PATH)) return;
+    if (pathname !== GRAPHQL_PATH) {
+      writeRawError(socket, 404, ErrorCode.NOT_FOUND, `No WebSocket endpoint at ${pathname}`);
+      return;
+    }
     const origin = req.headers.origin;
     if (config.allowedOrigins && origin && !config.allowedOrigins.includes(origin)) {
       writeRawError(socket, 403, ErrorCode.FORBIDDEN, 'Origin not allowed');

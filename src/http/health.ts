@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Router } from 'express';
+import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { withinMs } from '../lib/within-ms';
 
@@ -14,8 +14,12 @@ export interface Health {
   readiness(): Promise<DependencyChecks>;
   /** From now on /readyz answers 503 (`draining`) so a balancer stops routing here; all else serves on. */
   drain(): void;
-  /** `GET /healthz` (liveness: the process answers) and `GET /readyz` (readiness: its dependencies do). */
-  router: Router;
+  /**
+   * Adds `GET /healthz` (liveness: the process answers) and `GET /readyz` (readiness: its
+   * dependencies do) to the app itself, not through a Router: a router's layer would appear in the
+   * trace of every other request (src/tracing.ts leaves health checks untraced).
+   */
+  mount(app: Express): void;
 }
 
 export function health(deps: { orm: MikroORM; redis?: Redis; onChecked?: (checks: DependencyChecks) => void }): Health {
@@ -29,19 +33,20 @@ export function health(deps: { orm: MikroORM; redis?: Redis; onChecked?: (checks
     deps.onChecked?.(checks);
     return checks;
   };
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req, res) => {
-    if (draining) {
-      res.status(503).json({ status: 'draining' });
-      return;
-    }
-    const found = await readiness();
-    const checks = Object.fromEntries(Object.entries(found).map(([k, up]) => [k, up ? 'ok' : 'unreachable']));
-    const ok = Object.values(found).every(Boolean);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
-  });
-  return { readiness, drain: () => void (draining = true), router };
+  const mount = (app: Express) => {
+    app.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+    app.get('/readyz', async (_req, res) => {
+      if (draining) {
+        res.status(503).json({ status: 'draining' });
+        return;
+      }
+      const found = await readiness();
+      const checks = Object.fromEntries(Object.entries(found).map(([k, up]) => [k, up ? 'ok' : 'unreachable']));
+      const ok = Object.values(found).every(Boolean);
+      res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
+    });
+  };
+  return { readiness, drain: () => void (draining = true), mount };
 }

@@ -2,13 +2,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { shopRefusal } from '../db/shop-sql';
 import { z } from 'zod';
 import type { CartView } from '../events/payloads/common.payload';
-import type { WrappedCall } from '../events/outbox';
+import type { FactKind } from '../events/outbox';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
-import { discounted, toMoney, type ServiceDeps } from './context';
+import { toMoney, type ServiceDeps } from './context';
 import type { ShortVariant } from './stock.service';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
-/** A cart as `shop_cart_view` returns it (prices in cents, before the discount). */
+/** A cart as `shop_cart_view` returns it (unit prices: the effective price, in cents). */
 interface CartJson {
   id: string;
   updatedAt: string;
@@ -19,8 +19,7 @@ interface CartJson {
     color: string;
     sku: string;
     quantity: number;
-    priceCents: number;
-    discount: number;
+    unitPriceCents: number;
     stock: number;
   }>;
 }
@@ -78,17 +77,15 @@ interface CartChangedFact {
 }
 
 export class CartService {
-  private readonly changeCall: WrappedCall;
+  private readonly changed: FactKind<CartChangedFact>;
 
   constructor(private deps: ServiceDeps) {
-    const changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit, _em, timestamp) => {
+    this.changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit, _em, timestamp) => {
       const cart = this.view(userId, r.cart);
       // A batch replaces the cart as a whole (`cart_sync`); a single change is `cart_updated`.
       if (batch) emit('cart_sync', { cart, timestamp }, { userId });
       else emit('cart_updated', { action, cart, timestamp }, { userId });
     });
-    this.changeCall = changed.wrap('select shop_cart_apply(?, ?::jsonb, ?) as r', 'r',
-      [`'userId', ?::text`, `'action', ?::text`, `'batch', ?::boolean`], `?::boolean or (r.r->>'changed')::boolean`);
   }
 
   /** The whole cart as clients see it (an empty one when the user has none yet). */
@@ -101,7 +98,7 @@ export class CartService {
   /** A cart as clients see it: unit prices with the active flash-sale discount, money in the shop's currency. */
   private view(userId: string, cart: CartJson): CartView {
     const items = cart.items.map((r) => {
-      const unit = discounted(r.priceCents, r.discount);
+      const unit = r.unitPriceCents;
       return {
         productId: r.productId, productName: r.productName, variant: { size: r.size, color: r.color }, sku: r.sku,
         quantity: r.quantity, unitPrice: toMoney(unit), lineTotal: toMoney(unit * r.quantity), available: r.stock,
@@ -188,8 +185,9 @@ export class CartService {
       : { index, action: op.action, product_id: op.productId, size: op.variant.size, color: op.variant.color, quantity: op.quantity ?? null }));
     try {
       // One statement: the change, and (when it changed something, or for a batch) its event fact.
-      const [{ r }] = await this.deps.orm.em.fork().execute<Array<{ r: { changed: boolean; cart: CartJson } }>>(
-        this.changeCall.sql, this.changeCall.params([userId, JSON.stringify(rows), MAX_LINE_QUANTITY], [userId, action, batch], [batch]));
+      const [{ r }] = await this.changed.call<{ r: { changed: boolean; cart: CartJson } }>(this.deps.orm.em.fork(),
+        'select shop_cart_apply(?, ?::jsonb, ?, ?::jsonb) as r', [userId, JSON.stringify(rows), MAX_LINE_QUANTITY],
+        { with: { userId, action, batch }, always: batch });
       return this.view(userId, r.cart);
     } catch (err) {
       throw this.refusal(err, batch) ?? err;

@@ -5,10 +5,10 @@ import { Product as ProductEntity } from '../entities/product.entity';
 import { ProductVariant as VariantEntity } from '../entities/product-variant.entity';
 import { badInput, conflict, notFound } from '../errors';
 import type { Product, ProductConnection, ProductFilter } from '../schema/types/product.type';
-import { discounted, toCents, toMoney, type ServiceDeps } from './context';
+import { toCents, toMoney, type ServiceDeps } from './context';
 import type { Emit, FactKind } from '../events/outbox';
 import type { StockService } from './stock.service';
-import { afterCursor, connection, pageSize } from './pagination';
+import { connection, keysetPage, pageSize } from './pagination';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
 const money = z.number().positive('must be positive').max(100000).refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, 'at most two decimals');
@@ -48,9 +48,11 @@ const filterSchema = z.object({
   inStock: z.boolean().nullish(),
 }).nullish();
 
-/** Effective price expression: base price less the largest active flash-sale discount. */
-const DISCOUNT_SQL = `coalesce((select max(fs.discount_percentage) from flash_sale_products fsp
-  join flash_sales fs on fs.id = fsp.flash_sale_id where fsp.product_id = p.id and fs.state = 'active'), 0)`;
+/** A product's effective price now, and the discount in it (src/db/functions/shop_price.sql). */
+export interface Pricing {
+  priceCents: number;
+  discount: number;
+}
 
 /** Sizes in numeric order where they are numbers ('8' before '10'), then colour. */
 export const compareVariants = (a: { size: string; color: string }, b: { size: string; color: string }) =>
@@ -80,29 +82,25 @@ export class CatalogService {
     this.priceDrop = deps.outbox.define('price_dropped', (drop, emit, em, at) => this.raisePriceDrop(drop, emit, em, at));
   }
 
-  /** Active flash-sale discount per product id (0 when none). */
-  async discounts(em: EntityManager, productIds: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>(productIds.map((id) => [id, 0]));
-    if (!productIds.length) return out;
-    const rows = await em.execute<Array<{ product_id: string; d: number }>>(
-      `select fsp.product_id, max(fs.discount_percentage)::int as d from flash_sale_products fsp
-         join flash_sales fs on fs.id = fsp.flash_sale_id
-        where fs.state = 'active' and fsp.product_id in (${productIds.map(() => '?').join(',')})
-        group by fsp.product_id`,
+  /** The effective price and discount per product id, as the database defines them. */
+  async pricing(em: EntityManager, productIds: string[]): Promise<Map<string, Pricing>> {
+    if (!productIds.length) return new Map();
+    const rows = await em.execute<Array<{ id: string; price: number; discount: number }>>(
+      `select id::text as id, shop_price(id, price_cents) as price, shop_discount(id) as discount
+         from products where id in (${productIds.map(() => '?').join(',')})`,
       productIds,
     );
-    for (const r of rows) out.set(String(r.product_id), Number(r.d));
-    return out;
+    return new Map(rows.map((r) => [String(r.id), { priceCents: Number(r.price), discount: Number(r.discount) }]));
   }
 
-  view(p: ProductEntity, discount: number): Product {
+  private view(p: ProductEntity, pricing: Pricing): Product {
     const variants = p.variants.getItems()
       .map((v) => ({ id: v.id, size: v.size, color: v.color, sku: v.sku, stock: v.stock, inStock: v.stock > 0 }))
       .sort(compareVariants);
     const totalStock = variants.reduce((s, v) => s + v.stock, 0);
     return {
       id: p.id, name: p.name, description: p.description, brand: p.brand, category: p.category,
-      price: toMoney(discounted(p.priceCents, discount)), basePrice: toMoney(p.priceCents), discountPercentage: discount,
+      price: toMoney(pricing.priceCents), basePrice: toMoney(p.priceCents), discountPercentage: pricing.discount,
       lowStockThreshold: p.lowStockThreshold, imageUrl: p.imageUrl, variants, totalStock, inStock: totalStock > 0,
       averageRating: p.ratingCount ? Math.round((p.ratingSum / p.ratingCount) * 100) / 100 : null,
       reviewCount: p.ratingCount, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString(),
@@ -110,8 +108,8 @@ export class CatalogService {
   }
 
   private async views(em: EntityManager, products: ProductEntity[]): Promise<Product[]> {
-    const d = await this.discounts(em, products.map((p) => p.id));
-    return products.map((p) => this.view(p, d.get(p.id) ?? 0));
+    const prices = await this.pricing(em, products.map((p) => p.id));
+    return products.map((p) => this.view(p, prices.get(p.id)!));
   }
 
   async product(id: string): Promise<Product> {
@@ -171,30 +169,19 @@ export class CatalogService {
         where.push(`exists (${matching})`); params.push(...condParams);
       }
     }
-    const eff = `round(p.price_cents * (100 - ${DISCOUNT_SQL}) / 100.0)`;
+    const eff = 'shop_price(p.id, p.price_cents)';
     if (f.minPrice != null) { where.push(`${eff} >= ?`); params.push(toCents(f.minPrice)); }
     if (f.maxPrice != null) { where.push(`${eff} <= ?`); params.push(toCents(f.maxPrice)); }
     const em = this.deps.orm.em.fork();
-    const filterSql = where.length ? `where ${where.join(' and ')}` : '';
-    const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from products p ${filterSql}`, params);
-    const pageWhere = [...where];
-    const pageParams = [...params];
-    const after = afterCursor('p', args.after, 'asc');
-    if (after) {
-      pageWhere.push(after.sql);
-      pageParams.push(...after.params);
-    }
-    const rows = await em.execute<Array<{ id: string }>>(
-      `select p.id from products p ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
-        order by p.created_at, p.id limit ?`,
-      [...pageParams, first + 1],
-    );
+    const { rows, totalCount } = await keysetPage<{ id: string }>(em, {
+      select: 'select p.id from products p', countFrom: 'from products p', alias: 'p', where, params, order: 'asc', first, after: args.after,
+    });
     const ids = rows.slice(0, first).map((r) => String(r.id));
     const entities = ids.length ? await em.find(ProductEntity, { id: { $in: ids } }, { populate: ['variants'] }) : [];
     const byId = new Map(entities.map((p) => [p.id, p]));
     const ordered = ids.map((i) => byId.get(i)!).filter(Boolean);
     const nodes = await this.views(em, ordered);
-    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount });
   }
 
   /** Admin: a product with its variants and their stock. */
@@ -225,7 +212,7 @@ export class CatalogService {
     if (data.addVariants) this.assertDistinctVariants(data.addVariants);
     const em = this.deps.orm.em.fork();
     let oldCents = 0;
-    let discount = 0;
+    let pricing: Pricing | undefined;
     const product = await em.transactional(async (tx) => {
       const p = await tx.findOne(ProductEntity, { id: parseInput(idSchema, id, 'id') }, { populate: ['variants'], lockMode: 4 /* pessimistic write */ });
       if (!p) throw notFound('Product', id);
@@ -243,11 +230,12 @@ export class CatalogService {
         }
         tx.create(VariantEntity, { product: p, size: v.size, color: v.color, stock: v.stock, sku: v.sku ?? this.sku(p, v) });
       }
-      discount = (await this.discounts(tx, [p.id])).get(p.id) ?? 0;
-      if (p.priceCents < oldCents) {
-        await this.priceDrop.record(tx, {
-          productId: p.id, productName: p.name, oldCents: discounted(oldCents, discount), newCents: discounted(p.priceCents, discount),
-        });
+      // The effective prices before and after (the row still holds the old price until the flush).
+      const [price] = await tx.execute<Array<{ old: number; new: number; discount: number }>>(
+        'select shop_price(?, ?) as old, shop_price(?, ?) as new, shop_discount(?) as discount', [p.id, oldCents, p.id, p.priceCents, p.id]);
+      pricing = { priceCents: Number(price.new), discount: Number(price.discount) };
+      if (pricing.priceCents < Number(price.old)) {
+        await this.priceDrop.record(tx, { productId: p.id, productName: p.name, oldCents: Number(price.old), newCents: pricing.priceCents });
       }
       return p;
     }).catch((err) => {
@@ -255,7 +243,7 @@ export class CatalogService {
       throw err;
     });
     await em.populate(product, ['variants'], { refresh: true });
-    return this.view(product, discount);
+    return this.view(product, pricing!);
   }
 
   /** Admin: adds or removes units of one variant; stock can never go below zero. */

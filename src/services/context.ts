@@ -26,5 +26,3 @@ export interface ServiceDeps {
 export const nowIso = () => new Date().toISOString();
 export const toMoney = (cents: number) => Math.round(cents) / 100;
 export const toCents = (amount: number) => Math.round(amount * 100);
-/** The discounted price in cents, rounded to the cent. */
-export const discounted = (cents: number, percent: number) => Math.round((cents * (100 - percent)) / 100);

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { badInput, notFound } from '../errors';
 import type { DraftOf } from '../events/catalogue';
 import type { FactKind } from '../events/outbox';
-import { every, type Loop } from '../lib/every';
 import type { Product } from '../schema/types/product.type';
 import type { FlashSale } from '../schema/types/flash-sale.type';
 import type { CatalogService, PriceDrop } from './catalog.service';
-import { discounted, type ServiceDeps } from './context';
+import type { ServiceDeps } from './context';
 import { id as idSchema, parseInput } from './validation';
+import { every, type Loop } from '../lib/every';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
 const when = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone' }).transform((s) => new Date(s));
@@ -120,6 +120,7 @@ export class FlashSaleService {
     await scheduler?.stop();
   }
 
+
   /** Starts every due scheduled sale, then ends every due active one; each move raises its events when it commits. */
   async advance(): Promise<void> {
     await this.startDue();
@@ -144,9 +145,9 @@ export class FlashSaleService {
         `select distinct product_id::text as product_id from flash_sale_products where flash_sale_id in (${placeholders(ids.length)})`, ids);
       const productIds = products.map((p) => String(p.product_id));
       // Before: the sales active without this batch. After: with it, less those already over.
-      const before = await this.activeDiscounts(tx, productIds, ids);
-      const after = await this.activeDiscounts(tx, productIds, expired);
-      await this.started.record(tx, { ids, drops: await this.priceChanges(tx, productIds, before, after) });
+      const before = await this.prices(tx, productIds, ids);
+      const after = await this.prices(tx, productIds, expired);
+      await this.started.record(tx, { ids, drops: this.priceChanges(before, after) });
     });
   }
 
@@ -162,34 +163,23 @@ export class FlashSaleService {
     return Number(row?.n ?? 0);
   }
 
-  /** Largest discount per product among active sales, leaving out `exclude`. */
-  private async activeDiscounts(em: EntityManager, productIds: string[], exclude: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>(productIds.map((id) => [id, 0]));
-    if (!productIds.length) return out;
-    const rows = await em.execute<Array<{ product_id: string; d: number }>>(
-      `select fsp.product_id::text as product_id, max(fs.discount_percentage)::int as d
-         from flash_sale_products fsp join flash_sales fs on fs.id = fsp.flash_sale_id
-        where fs.state = 'active' and fsp.product_id in (${placeholders(productIds.length)})
-          ${exclude.length ? `and fs.id not in (${placeholders(exclude.length)})` : ''}
-        group by fsp.product_id`,
-      [...productIds, ...exclude]);
-    for (const r of rows) out.set(String(r.product_id), Number(r.d));
-    return out;
+  /** Each product's effective price in cents (src/db/functions/shop_price.sql) with the active sales, leaving out `exclude`. */
+  private async prices(em: EntityManager, productIds: string[], exclude: string[]): Promise<Map<string, { name: string; cents: number }>> {
+    if (!productIds.length) return new Map();
+    const rows = await em.execute<Array<{ id: string; name: string; cents: number }>>(
+      `select id::text as id, name, shop_price(id, price_cents, ?::uuid[]) as cents from products where id in (${placeholders(productIds.length)})`,
+      [`{${exclude.join(',')}}`, ...productIds]);
+    return new Map(rows.map((r) => [String(r.id), { name: String(r.name), cents: Number(r.cents) }]));
   }
 
-  /** The products whose effective price falls from `before` to `after` discounts. */
-  private async priceChanges(em: EntityManager, productIds: string[], before: Map<string, number>, after: Map<string, number>): Promise<PriceDrop[]> {
-    const lower = productIds.filter((id) => (after.get(id) ?? 0) > (before.get(id) ?? 0));
-    if (!lower.length) return [];
-    const rows = await em.execute<Array<{ id: string; name: string; price_cents: number }>>(
-      `select id::text as id, name, price_cents from products where id in (${placeholders(lower.length)})`, lower);
-    return rows.map((p) => {
-      const cents = Number(p.price_cents);
-      return {
-        productId: String(p.id), productName: String(p.name),
-        oldCents: discounted(cents, before.get(String(p.id)) ?? 0), newCents: discounted(cents, after.get(String(p.id)) ?? 0),
-      };
-    });
+  /** The products whose effective price falls from `before` to `after`. */
+  private priceChanges(before: Map<string, { name: string; cents: number }>, after: Map<string, { name: string; cents: number }>): PriceDrop[] {
+    const drops: PriceDrop[] = [];
+    for (const [productId, now] of after) {
+      const was = before.get(productId);
+      if (was && now.cents < was.cents) drops.push({ productId, productName: now.name, oldCents: was.cents, newCents: now.cents });
+    }
+    return drops;
   }
 
   /** Sales, newest start first (at most 500); `active: true` only running ones, `false` only the others. */
@@ -258,7 +248,7 @@ export class FlashSaleService {
       const oldProducts = (await tx.execute<Array<{ product_id: string }>>(
         'select product_id::text as product_id from flash_sale_products where flash_sale_id = ?', [saleId])).map((r) => String(r.product_id));
       const touched = [...new Set([...oldProducts, ...(data.productIds ?? [])])];
-      const before = active ? await this.activeDiscounts(tx, touched, []) : null;
+      const before = active ? await this.prices(tx, touched, []) : null;
       await tx.execute(
         `update flash_sales set name = ?, description = ?, discount_percentage = ?, start_time = ?::timestamptz, end_time = ?::timestamptz where id = ?`,
         [data.name ?? row.name, data.description ?? row.description, data.discountPercentage ?? row.discount_percentage,
@@ -267,7 +257,7 @@ export class FlashSaleService {
         await tx.execute('delete from flash_sale_products where flash_sale_id = ?', [saleId]);
         await this.setProducts(tx, saleId, data.productIds);
       }
-      const drops = before ? await this.priceChanges(tx, touched, before, await this.activeDiscounts(tx, touched, [])) : [];
+      const drops = before ? this.priceChanges(before, await this.prices(tx, touched, [])) : [];
       await this.updated.record(tx, { id: saleId, drops });
       return { startsNow: !active && start.getTime() <= Date.now() };
     });

@@ -7,11 +7,11 @@ import { OrderStatus } from '../entities/order.entity';
 import { badInput, conflict, forbidden, notFound } from '../errors';
 import type { Order, OrderConnection } from '../schema/types/order.type';
 import type { CartService } from './cart.service';
-import type { FactKind, WrappedCall } from '../events/outbox';
+import type { FactKind } from '../events/outbox';
 import { toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
 import { StockService, type StockChangeRow } from './stock.service';
-import { afterCursor, connection, pageSize } from './pagination';
+import { connection, keysetPage, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max, `at most ${max} characters`);
@@ -78,6 +78,9 @@ type CheckoutJson =
   | {
       id: string;
       orderNumber: string;
+      /** What a new order starts as (set by shop_checkout). */
+      status: OrderStatus;
+      note: string;
       totalCents: number;
       itemCount: number;
       /** The order's lines as stored (snake_case columns of order_items). */
@@ -87,9 +90,9 @@ type CheckoutJson =
       cartUpdatedAt: string;
     };
 
-/** What the relay gets of a placed order (recorded by the checkout statement itself). */
+/** What the relay gets of a placed order (recorded by the checkout statement itself, without the lines). */
 interface PlacedFact {
-  placed: Exclude<CheckoutJson, { replay: string }>;
+  placed: Omit<Exclude<CheckoutJson, { replay: string }>, 'lines'>;
   customer: { id: string; name: string; email: string };
   createdAt: string;
 }
@@ -104,7 +107,6 @@ const ownerView = ({ userId: _owner, ...order }: Order & { userId?: string }): O
 export class OrderService {
   /** A placed order: `new_order`, its stock changes and the emptied cart, raised when it commits. */
   private readonly placed: FactKind<PlacedFact>;
-  private readonly checkoutCall: WrappedCall;
 
   constructor(
     private deps: ServiceDeps,
@@ -115,14 +117,12 @@ export class OrderService {
     this.placed = deps.outbox.define<PlacedFact>('order_placed', async ({ placed, customer, createdAt }, emit, em, at) => {
       emit('new_order', {
         orderId: placed.id, orderNumber: placed.orderNumber, customer, totalAmount: toMoney(placed.totalCents),
-        itemCount: placed.itemCount, status: OrderStatus.pending, timestamp: createdAt,
+        itemCount: placed.itemCount, status: placed.status, timestamp: createdAt,
       });
       await this.stock.raise(StockService.changes(placed.changes), emit, em, at);
       const cart = this.cart.emptyView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
       emit('cart_updated', { action: 'updated', cart, timestamp: at }, { userId: customer.id });
     });
-    this.checkoutCall = this.placed.wrap('select shop_checkout(?, ?, ?::jsonb, ?) as placed', 'placed',
-      [`'customer', ?::jsonb`, `'createdAt', ?::text`], `r.placed->>'replay' is null`);
   }
 
   /**
@@ -141,8 +141,8 @@ export class OrderService {
     try {
       // The whole checkout is one statement (shop_checkout): one round trip, its own transaction, and
       // the placed order recorded for its events in the same statement.
-      [{ placed }] = await em.execute<Array<{ placed: CheckoutJson }>>(this.checkoutCall.sql,
-        this.checkoutCall.params([viewer.id, key, JSON.stringify(data.shippingAddress), createdAt], [JSON.stringify(customer), createdAt.toISOString()]));
+      [{ placed }] = await this.placed.call<{ placed: CheckoutJson }>(em, 'select shop_checkout(?, ?, ?::jsonb, ?, ?::jsonb) as placed',
+        [viewer.id, key, JSON.stringify(data.shippingAddress), createdAt], { with: { customer, createdAt: createdAt.toISOString() } });
     } catch (err) {
       if (key && err instanceof UniqueConstraintViolationException) {
         const existing = await this.findByKey(this.deps.orm.em.fork(), viewer, key);
@@ -154,10 +154,10 @@ export class OrderService {
     }
     if ('replay' in placed) return (await this.load(em, [placed.replay], viewer))[0];
     const order = this.view({
-      id: placed.id, user_id: viewer.id, order_number: placed.orderNumber, status: OrderStatus.pending, total_cents: placed.totalCents,
+      id: placed.id, user_id: viewer.id, order_number: placed.orderNumber, status: placed.status, total_cents: placed.totalCents,
       item_count: placed.itemCount, shipping_address: data.shippingAddress, tracking_carrier: null, tracking_number: null,
       estimated_delivery: null, created_at: createdAt, updated_at: createdAt, customer_name: viewer.name, customer_email: viewer.email,
-    }, placed.lines, [{ status: OrderStatus.pending, note: 'Order placed', at: createdAt }], isAdmin(viewer));
+    }, placed.lines, [{ status: placed.status, note: placed.note, at: createdAt }], isAdmin(viewer));
     await this.afterCommit('checkout', [() => this.dashboard.publishMetrics(['ordersToday', 'revenueToday'])]);
     return order;
   }
@@ -286,22 +286,11 @@ export class OrderService {
   ): Promise<OrderConnection> {
     const first = pageSize(args.first);
     const em = this.deps.orm.em.fork();
-    const filter = where.length ? `where ${where.join(' and ')}` : '';
-    const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from orders o ${filter}`, params);
-    const pageWhere = [...where];
-    const pageParams = [...params];
-    const after = afterCursor('o', args.after, 'desc');
-    if (after) {
-      pageWhere.push(after.sql);
-      pageParams.push(...after.params);
-    }
-    const rows = await em.execute<Array<{ id: string }>>(
-      `select o.id from orders o ${pageWhere.length ? `where ${pageWhere.join(' and ')}` : ''}
-        order by o.created_at desc, o.id desc limit ?`,
-      [...pageParams, first + 1],
-    );
+    const { rows, totalCount } = await keysetPage<{ id: string }>(em, {
+      select: 'select o.id from orders o', countFrom: 'from orders o', alias: 'o', where, params, order: 'desc', first, after: args.after,
+    });
     const nodes = await this.load(em, rows.slice(0, first).map((r) => String(r.id)), viewer);
-    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount });
   }
 
   /** Orders by id, in the order given, with their lines and history; `customer` only for admins. */

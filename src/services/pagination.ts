@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput } from '../errors';
 import { id as idSchema } from './validation';
 
@@ -31,7 +32,7 @@ export function pageSize(first: number | null | undefined, fallback = 20): numbe
 }
 
 /** The condition "after this cursor" for a table alias, in ascending or descending order. */
-export function afterCursor(alias: string, after: string | null | undefined, order: 'asc' | 'desc'): { sql: string; params: unknown[] } | null {
+function afterCursor(alias: string, after: string | null | undefined, order: 'asc' | 'desc'): { sql: string; params: unknown[] } | null {
   if (!after) return null;
   const c = decodeCursor(after);
   return { sql: `(${alias}.created_at, ${alias}.id) ${order === 'asc' ? '>' : '<'} (?::timestamptz, ?::uuid)`, params: [c.createdAt, c.id] };
@@ -54,4 +55,24 @@ export function connection<T extends { id: string }>(
       endCursor: edges.at(-1)?.cursor ?? null,
     },
   };
+}
+
+/**
+ * One keyset page: the rows of `select` (a `select … from …` whose main table has the alias
+ * `alias`) matching `where`, ordered by (created_at, id) in `order`, after the cursor `after`, at
+ * most `first + 1` of them (the extra one says whether more follow); and how many match in all
+ * (`countFrom`: the `from …` to count over).
+ */
+export async function keysetPage<R>(em: EntityManager, q: {
+  select: string; countFrom: string; alias: string; where: string[]; params: unknown[];
+  order: 'asc' | 'desc'; first: number; after?: string | null;
+}): Promise<{ rows: R[]; totalCount: number }> {
+  const filter = (w: string[]) => (w.length ? `where ${w.join(' and ')}` : '');
+  const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) ${q.countFrom} ${filter(q.where)}`, q.params);
+  const after = afterCursor(q.alias, q.after, q.order);
+  const where = after ? [...q.where, after.sql] : q.where;
+  const params = after ? [...q.params, ...after.params] : q.params;
+  const rows = await em.execute<R[]>(
+    `${q.select} ${filter(where)} order by ${q.alias}.created_at ${q.order}, ${q.alias}.id ${q.order} limit ?`, [...params, q.first + 1]);
+  return { rows, totalCount: Number(count) };
 }

@@ -6,7 +6,7 @@ import { badInput, conflict, notFound } from '../errors';
 import type { Review, ReviewConnection } from '../schema/types/review.type';
 import { nowIso, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
-import { afterCursor, connection, pageSize } from './pagination';
+import { connection, keysetPage, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
 const createSchema = z.object({
@@ -96,16 +96,11 @@ export class ReviewService {
     const where = ['r.product_id = ?'];
     const params: unknown[] = [args.productId];
     if (!isAdmin(viewer)) where.push(`r.status = 'approved'`);
-    const [{ count }] = await em.execute<Array<{ count: string }>>(`select count(*) from reviews r where ${where.join(' and ')}`, params);
-    const after = afterCursor('r', args.after, 'desc');
-    if (after) {
-      where.push(after.sql);
-      params.push(...after.params);
-    }
-    const rows = await em.execute<ReviewRow[]>(
-      `${REVIEW_SELECT} where ${where.join(' and ')} order by r.created_at desc, r.id desc limit ?`, [...params, first + 1]);
+    const { rows, totalCount } = await keysetPage<ReviewRow>(em, {
+      select: REVIEW_SELECT, countFrom: 'from reviews r', alias: 'r', where, params, order: 'desc', first, after: args.after,
+    });
     const nodes = rows.slice(0, first).map((r) => this.view(r));
-    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount: Number(count) });
+    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount });
   }
 
   /** Admin: reviews awaiting moderation, oldest first. */

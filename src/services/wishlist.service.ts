@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { AppError, ErrorCode, forbidden, notFound } from '../errors';
 import type { WishlistView } from '../events/payloads/common.payload';
-import { discounted, nowIso, toMoney, type ServiceDeps } from './context';
+import { nowIso, toMoney, type ServiceDeps } from './context';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
 export interface WishlistTarget {
@@ -28,8 +28,8 @@ interface LineRow {
   size: string | null;
   color: string | null;
   added_at: Date | null;
+  /** The effective price. */
   price_cents: number | null;
-  discount: number | null;
   in_stock: boolean | null;
 }
 
@@ -129,9 +129,7 @@ export class WishlistService {
   private async view(em: EntityManager, wishlistId: string): Promise<WishlistView> {
     const rows = await em.execute<LineRow[]>(
       `select w.id::text as id, w.user_id::text as user_id, w.updated_at, i.product_id::text as product_id, p.name as product_name,
-              i.size, i.color, i.added_at, p.price_cents,
-              coalesce((select max(fs.discount_percentage) from flash_sale_products fsp join flash_sales fs on fs.id = fsp.flash_sale_id
-                         where fsp.product_id = p.id and fs.state = 'active'), 0) as discount,
+              i.size, i.color, i.added_at, shop_price(p.id, p.price_cents) as price_cents,
               exists (select 1 from product_variants v where v.product_id = p.id and v.stock > 0
                         and (i.size = '' or v.size = i.size) and (i.color = '' or v.color = i.color)) as in_stock
          from wishlists w
@@ -145,7 +143,7 @@ export class WishlistService {
       productId: String(r.product_id),
       productName: String(r.product_name),
       variant: r.size || r.color ? { size: String(r.size), color: String(r.color) } : null,
-      price: toMoney(discounted(Number(r.price_cents), Number(r.discount))),
+      price: toMoney(Number(r.price_cents)),
       inStock: !!r.in_stock,
       addedAt: new Date(r.added_at!).toISOString(),
     }));

@@ -1,31 +1,28 @@
 import type { Socket } from 'socket.io-client';
-import { clientPool, codeOf, collect, emitAck, gql, gqlOk, waitFor } from '../support/clients';
+import { codeOf, collect, emitAck, gql, gqlOk, recordSocket, waitFor } from '../support/clients';
 import { makeAdmin, makeProduct, makeUser, type TestUser } from '../support/fixtures';
-import { startTestShop } from '../support/shop';
+import { useShop } from '../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, socket, ws: wsOf } = useShop({ redis: false });
 let customer: TestUser;
 let admin: TestUser;
 let product: Awaited<ReturnType<typeof makeProduct>>;
-const pool = clientPool(() => shop);
-const { connect } = pool;
-const ws = pool.ws;
+/** A Socket.IO client of the shop with its event recorder, and a graphql-ws client: closed at the end. */
+const connect = async (token?: string) => {
+  const s = await socket(shop(), token);
+  return { s, rec: recordSocket(s) };
+};
+const ws = (token?: string) => wsOf(shop(), token);
 const wsCode = (errors: unknown[]) => JSON.stringify(errors).match(/"code":"([A-Z_]+)"/)?.[1];
-const count = async (sql: string, params: unknown[]) => Number((await shop.orm.em.fork().execute<Array<{ n: number }>>(sql, params))[0].n);
+const count = async (sql: string, params: unknown[]) => Number((await shop().orm.em.fork().execute<Array<{ n: number }>>(sql, params))[0].n);
 const viewsOf = (productId: string) => count('select count(*)::int as n from product_views where product_id = ?', [productId]);
 
 const VIEW_SUB = `subscription { productViewTracked { productId productName category duration userId timestamp } }`;
 const ACTIVITY_SUB = `subscription { userActivityTracked { userId user { id name role } activity timestamp } }`;
 
 beforeAll(async () => {
-  shop = await startTestShop({ redis: false });
-  [customer, admin] = await Promise.all([makeUser(shop, undefined, 'Vera Viewer'), makeAdmin(shop)]);
-  product = await makeProduct(shop, undefined, { name: 'Trail Blazer', category: 'trail' });
-});
-afterAll(async () => {
-  await pool.closeAll();
-  await shop?.close();
+  [customer, admin] = await Promise.all([makeUser(shop(), undefined, 'Vera Viewer'), makeAdmin(shop())]);
+  product = await makeProduct(shop(), undefined, { name: 'Trail Blazer', category: 'trail' });
 });
 
 describe('product views', () => {
@@ -39,7 +36,7 @@ describe('product views', () => {
     const adminSub = collect(ws(admin.token), VIEW_SUB);
     // Live once a view reaches it.
     await waitFor(async () => {
-      await gqlOk(shop.url, `mutation($id: ID!) { trackProductView(productId: $id) { productId } }`, { id: product.id });
+      await gqlOk(shop().url, `mutation($id: ID!) { trackProductView(productId: $id) { productId } }`, { id: product.id });
       return adminSub.events.length > 0;
     }, 5000, 'admin subscription live');
     const before = await viewsOf(product.id);
@@ -67,9 +64,9 @@ describe('product views', () => {
     const ack = await emitAck(anon.s, 'product_view', { productId: product.id });
     expect(ack).toMatchObject({ ok: true, data: { userId: null, category: 'trail', duration: null } });
     await waitFor(() => adm.rec.of('product_view_tracked').some((e) => e.timestamp === ack.data.timestamp && e.userId === null));
-    const viaHttp = await gqlOk(shop.url, `mutation($id: ID!) { trackProductView(productId: $id, category: "sale", duration: 1500) { productId category duration userId } }`, { id: product.id });
+    const viaHttp = await gqlOk(shop().url, `mutation($id: ID!) { trackProductView(productId: $id, category: "sale", duration: 1500) { productId category duration userId } }`, { id: product.id });
     expect(viaHttp.trackProductView).toEqual({ productId: product.id, category: 'sale', duration: 1500, userId: null });
-    const stored = await shop.orm.em.fork().execute<Array<{ user_id: string | null; category: string; duration_ms: number }>>(
+    const stored = await shop().orm.em.fork().execute<Array<{ user_id: string | null; category: string; duration_ms: number }>>(
       'select user_id, category, duration_ms from product_views where product_id = ? and category = ?', [product.id, 'sale']);
     expect(stored).toEqual([{ user_id: null, category: 'sale', duration_ms: 1500 }]);
   });
@@ -88,7 +85,7 @@ describe('product views', () => {
       expect(await emitAck(cust.s, 'product_view', bad)).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
     }
     expect(await emitAck(cust.s, 'product_view', { productId: '00000000-0000-4000-8000-000000000000' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    expect(codeOf(await gql(shop.url, `mutation($id: ID!) { trackProductView(productId: $id, duration: -5) { productId } }`, { id: product.id }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, `mutation($id: ID!) { trackProductView(productId: $id, duration: -5) { productId } }`, { id: product.id }))).toBe('BAD_USER_INPUT');
     expect(await viewsOf(product.id)).toBe(before);
     expect(cust.s.connected).toBe(true);
   });
@@ -102,9 +99,9 @@ describe('user activity', () => {
     const refused = collect(ws(customer.token), ACTIVITY_SUB);
     await waitFor(() => refused.errors.length > 0);
     expect(wsCode(refused.errors)).toBe('FORBIDDEN');
-    const prober = await makeUser(shop);
+    const prober = await makeUser(shop());
     await waitFor(async () => {
-      await gqlOk(shop.url, `mutation { recordActivity { userId } }`, {}, prober.token);
+      await gqlOk(shop().url, `mutation { recordActivity { userId } }`, {}, prober.token);
       return adminSub.events.length > 0;
     }, 5000, 'admin subscription live');
 
@@ -122,18 +119,18 @@ describe('user activity', () => {
     expect(await emitAck(cust.s, 'user_activity', { activity: 'x'.repeat(65) })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
     const anon = await connect();
     expect(await emitAck(anon.s, 'user_activity')).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
-    expect(codeOf(await gql(shop.url, `mutation { recordActivity { userId } }`))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await gql(shop().url, `mutation { recordActivity { userId } }`))).toBe('UNAUTHENTICATED');
     await emitAck(cust.s, 'join_room', { room: `user_${customer.id}` });
     expect(cust.rec.of('user_activity_tracked')).toEqual([]);
   });
 
   it('stores at most one heartbeat row per user per 10 s, but reports every one', async () => {
-    const user = await makeUser(shop);
+    const user = await makeUser(shop());
     const adm = await connect(admin.token);
     await emitAck(adm.s, 'join_room', { room: 'admin' });
     const s = await connect(user.token);
     for (let i = 0; i < 3; i++) expect((await emitAck(s.s, 'user_activity')).ok).toBe(true);
-    await gqlOk(shop.url, `mutation { recordActivity { activity } }`, {}, user.token);
+    await gqlOk(shop().url, `mutation { recordActivity { activity } }`, {}, user.token);
     await waitFor(() => adm.rec.of('user_activity_tracked').filter((e) => e.userId === user.id).length === 4, 5000, 'four reports');
     const rows = await count(`select count(*)::int as n from user_activities where user_id = ? and kind = 'heartbeat'`, [user.id]);
     expect(rows).toBe(1);

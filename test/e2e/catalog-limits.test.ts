@@ -5,8 +5,7 @@ import { limitsRule } from '../../src/schema/limits';
 import { codeOf, gql, gqlOk, type GqlResult } from '../support/clients';
 import { makeAdmin, makeProduct, type TestUser } from '../support/fixtures';
 import { startTestShop } from '../support/shop';
-
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
+import { useShop } from '../support/use-shop';
 
 /**
  * What the GraphQL endpoint refuses before running anything: too deep, too many
@@ -14,17 +13,15 @@ type Shop = Awaited<ReturnType<typeof startTestShop>>;
  * non-JSON POSTs a browser could send cross-site without a preflight.
  */
 describe('query limits and HTTP protections', () => {
-  let shop: Shop;
+  const { shop } = useShop({ redis: false });
   let admin: TestUser;
 
   beforeAll(async () => {
-    shop = await startTestShop({ redis: false });
-    admin = await makeAdmin(shop);
-    await makeProduct(shop, [{ size: '9', color: 'black', stock: 3 }]);
+    admin = await makeAdmin(shop());
+    await makeProduct(shop(), [{ size: '9', color: 'black', stock: 3 }]);
   });
-  afterAll(() => shop?.close());
 
-  const productCount = async () => (await gqlOk(shop.url, '{ products(first: 1) { totalCount } }')).products.totalCount as number;
+  const productCount = async () => (await gqlOk(shop().url, '{ products(first: 1) { totalCount } }')).products.totalCount as number;
   const limitOf = (r: GqlResult) => r.errors?.map((e) => e.extensions?.limit).filter(Boolean);
   const createProduct = (alias: string, name: string) =>
     `${alias}: createProduct(input: { name: "${name}", brand: "B", category: "c", price: 10, variants: [{ size: "9", color: "red", stock: 1 }] }) { id }`;
@@ -37,7 +34,7 @@ describe('query limits and HTTP protections', () => {
   };
 
   it('accepts an ordinary catalogue query', async () => {
-    const r = await gqlOk(shop.url, '{ products(first: 10) { totalCount edges { cursor node { id name variants { size color stock } } } pageInfo { hasNextPage endCursor } } }');
+    const r = await gqlOk(shop().url, '{ products(first: 10) { totalCount edges { cursor node { id name variants { size color stock } } } pageInfo { hasNextPage endCursor } } }');
     expect(r.products.totalCount).toBe(1);
   });
 
@@ -45,17 +42,17 @@ describe('query limits and HTTP protections', () => {
     // The schema has no cycles (its deepest path is a few levels), so a 13-level document cannot
     // be valid: it is refused before anything runs, and the limit rule itself names the depth.
     const doc = `mutation { ${createProduct('a', 'Too Deep')} b: createProduct(input: { name: "Deep", brand: "B", category: "c", price: 10, variants: [{ size: "9", color: "red", stock: 1 }] }) { ${deep(12)} } }`;
-    const r = await gql(shop.url, doc, {}, admin.token);
+    const r = await gql(shop().url, doc, {}, admin.token);
     expect(r.status).toBe(400);
     expect(r.data).toBeUndefined();
     expect(await productCount()).toBe(1);
-    const ruleErrors = validate(await buildShopSchema(), parse(doc), [limitsRule(shop.config.limits)]);
-    expect(shop.config.limits.maxDepth).toBe(12);
+    const ruleErrors = validate(await buildShopSchema(), parse(doc), [limitsRule(shop().config.limits)]);
+    expect(shop().config.limits.maxDepth).toBe(12);
     expect(ruleErrors.map((e) => e.message)).toEqual(['Query is too deep: 13 levels, at most 12 allowed']);
   });
 
   it('enforces the depth limit on valid documents (GRAPHQL_MAX_DEPTH lowered to 3), running nothing', async () => {
-    const strict = await startTestShop({ redis: false, databaseUrl: shop.databaseUrl, config: { limits: { ...shop.config.limits, maxDepth: 3 } } });
+    const strict = await startTestShop({ redis: false, databaseUrl: shop().databaseUrl, config: { limits: { ...shop().config.limits, maxDepth: 3 } } });
     try {
       const fine = await gql(strict.url, '{ products(first: 1) { totalCount pageInfo { hasNextPage } } }');
       expect(fine.errors).toBeUndefined();
@@ -80,7 +77,7 @@ describe('query limits and HTTP protections', () => {
   it('rejects more than 30 aliases and runs none of the mutations', async () => {
     const before = await productCount();
     const aliases = Array.from({ length: 31 }, (_, i) => createProduct(`p${i}`, `Alias ${i}`)).join('\n');
-    const r = await gql(shop.url, `mutation { ${aliases} }`, {}, admin.token);
+    const r = await gql(shop().url, `mutation { ${aliases} }`, {}, admin.token);
     expect(r.status).toBe(400);
     expect(r.data).toBeUndefined();
     expect(limitOf(r)).toEqual(['aliases']);
@@ -88,22 +85,22 @@ describe('query limits and HTTP protections', () => {
     expect(await productCount()).toBe(before);
     // 30 aliases are allowed.
     const thirty = Array.from({ length: 30 }, (_, i) => `a${i}: product(id: "00000000-0000-4000-8000-000000000000") { id }`).join('\n');
-    expect((await gql(shop.url, `{ ${thirty} }`)).errors).toBeUndefined();
+    expect((await gql(shop().url, `{ ${thirty} }`)).errors).toBeUndefined();
   });
 
   it('rejects a query over the cost budget, counting page sizes', async () => {
     const selection = 'edges { node { id name variants { id size color stock sku } } }';
-    const ok = await gql(shop.url, `{ products(first: 10) { ${selection} } }`);
+    const ok = await gql(shop().url, `{ products(first: 10) { ${selection} } }`);
     expect(ok.errors).toBeUndefined();
-    const expensive = await gql(shop.url, `{ products(first: 100) { ${selection} } }`);
+    const expensive = await gql(shop().url, `{ products(first: 100) { ${selection} } }`);
     expect(expensive.status).toBe(400);
     expect(expensive.data).toBeUndefined();
     expect(limitOf(expensive)).toEqual(['cost']);
     expect(expensive.errors![0].message).toMatch(/budget 5000/);
     // A page size passed as a variable costs what it asks for.
     const q = `query($n: Int) { products(first: $n) { ${selection} } }`;
-    expect((await gql(shop.url, q, { n: 10 })).errors).toBeUndefined();
-    const big = await gql(shop.url, q, { n: 100 });
+    expect((await gql(shop().url, q, { n: 10 })).errors).toBeUndefined();
+    const big = await gql(shop().url, q, { n: 100 });
     expect(big.status).toBe(400);
     expect(big.data).toBeUndefined();
     expect(codeOf(big)).toBe('BAD_USER_INPUT');
@@ -112,7 +109,7 @@ describe('query limits and HTTP protections', () => {
 
   it('rejects a document with too many tokens before parsing it all', async () => {
     const fields = Array.from({ length: 2100 }, () => '__typename').join(' ');
-    const r = await gql(shop.url, `{ ${fields} }`);
+    const r = await gql(shop().url, `{ ${fields} }`);
     expect(r.status).toBe(400);
     expect(r.data).toBeUndefined();
     expect(codeOf(r)).toBe('GRAPHQL_PARSE_FAILED');
@@ -121,7 +118,7 @@ describe('query limits and HTTP protections', () => {
 
   it('rejects a batched request (a JSON array of operations)', async () => {
     const before = await productCount();
-    const res = await request(shop.url)
+    const res = await request(shop().url)
       .post('/graphql')
       .set('Content-Type', 'application/json')
       .set('Authorization', `Bearer ${admin.token}`)
@@ -135,7 +132,7 @@ describe('query limits and HTTP protections', () => {
     const before = await productCount();
     const mutation = `mutation { ${createProduct('a', 'Via GET')} }`;
     for (const preflight of [false, true]) {
-      let get = request(shop.url).get('/graphql').query({ query: mutation })
+      let get = request(shop().url).get('/graphql').query({ query: mutation })
         .set('Authorization', `Bearer ${admin.token}`).set('Accept', 'application/json');
       if (preflight) get = get.set('Apollo-Require-Preflight', 'true');
       const res = await get;
@@ -144,7 +141,7 @@ describe('query limits and HTTP protections', () => {
     }
     // A GET query needs no preflight header: a cross-site one carries no bearer token, so it reads
     // only what anyone may read (urql sends every query this way).
-    const simpleGet = await request(shop.url).get('/graphql').query({ query: '{ products(first: 1) { totalCount } }' }).set('Accept', 'application/json');
+    const simpleGet = await request(shop().url).get('/graphql').query({ query: '{ products(first: 1) { totalCount } }' }).set('Accept', 'application/json');
     expect(simpleGet.status).toBe(200);
     expect(simpleGet.body.data.products.totalCount).toBe(before);
     expect(await productCount()).toBe(before);
@@ -153,7 +150,7 @@ describe('query limits and HTTP protections', () => {
   it('refuses a text/plain POST (a form-like cross-site request) and runs nothing', async () => {
     const before = await productCount();
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-      const res = await request(shop.url)
+      const res = await request(shop().url)
         .post('/graphql')
         .set('Content-Type', type)
         .set('Authorization', `Bearer ${admin.token}`)

@@ -1,33 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { Client as WsClient } from 'graphql-ws';
-import type { Socket } from 'socket.io-client';
 import { codeOf, collect, emitAck, gql, gqlOk, recordSocket, socketV4, sleep, waitFor, wsClient } from '../support/clients';
 import { makeAdmin, makeProduct, makeUser, type TestUser } from '../support/fixtures';
-import { startTestShop } from '../support/shop';
+import { useShop } from '../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, track } = useShop({ config: { connectionStatsIntervalMs: 200 } });
 let customer: TestUser;
 let admin: TestUser;
-const sockets: Socket[] = [];
-const clients: WsClient[] = [];
 
 const DASHBOARD = `{ dashboard { ordersToday revenueToday activeConnections pendingReviews openSupportChats timestamp } }`;
-const dashboard = async () => (await gqlOk(shop.url, DASHBOARD, {}, admin.token)).dashboard;
+const dashboard = async () => (await gqlOk(shop().url, DASHBOARD, {}, admin.token)).dashboard;
 
 beforeAll(async () => {
-  shop = await startTestShop({ config: { connectionStatsIntervalMs: 200 } });
-  [customer, admin] = await Promise.all([makeUser(shop), makeAdmin(shop)]);
-});
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await Promise.all(clients.map((c) => c.dispose()));
-  await shop?.close();
+  [customer, admin] = await Promise.all([makeUser(shop()), makeAdmin(shop())]);
 });
 
 let orderSeq = 0;
 async function insertOrder(status: string, totalCents: number, createdAt = 'now()') {
-  await shop.orm.em.fork().execute(
+  await shop().orm.em.fork().execute(
     `insert into orders (id, order_number, user_id, status, total_cents, item_count, shipping_address, created_at, updated_at)
      values (?, ?, ?, ?, ?, 1, '{}'::jsonb, ${createdAt}, now())`,
     [randomUUID(), `ORD-TEST-${Date.now()}-${orderSeq++}`, customer.id, status, totalCents],
@@ -35,7 +24,7 @@ async function insertOrder(status: string, totalCents: number, createdAt = 'now(
 }
 
 async function insertReview(productId: string, userId: string, status: string) {
-  await shop.orm.em.fork().execute(
+  await shop().orm.em.fork().execute(
     `insert into reviews (id, product_id, user_id, rating, title, body, status, created_at) values (?, ?, ?, 4, 'Nice', 'Comfortable', ?, now())`,
     [randomUUID(), productId, userId, status],
   );
@@ -48,8 +37,8 @@ describe('admin dashboard', () => {
       ordersToday: expect.any(Number), revenueToday: expect.any(Number), activeConnections: expect.any(Number),
       pendingReviews: expect.any(Number), openSupportChats: expect.any(Number), timestamp: expect.any(String),
     });
-    const product = await makeProduct(shop);
-    const reviewers = await Promise.all([makeUser(shop), makeUser(shop), makeUser(shop)]);
+    const product = await makeProduct(shop());
+    const reviewers = await Promise.all([makeUser(shop()), makeUser(shop()), makeUser(shop())]);
     await insertOrder('pending', 10_000);
     await insertOrder('delivered', 5_050);
     await insertOrder('cancelled', 99_900);
@@ -58,33 +47,33 @@ describe('admin dashboard', () => {
     await insertReview(product.id, reviewers[0].id, 'pending');
     await insertReview(product.id, reviewers[1].id, 'pending');
     await insertReview(product.id, reviewers[2].id, 'approved');
-    const s = await socketV4(shop.url, admin.token);
-    sockets.push(s);
+    const s = await socketV4(shop().url, admin.token);
+    track(s);
 
     const now = await dashboard();
     expect(now.ordersToday).toBe(base.ordersToday + 2);
     expect(now.revenueToday).toBeCloseTo(base.revenueToday + 150.5, 2);
     expect(now.pendingReviews).toBe(base.pendingReviews + 2);
     expect(now.openSupportChats).toBe(base.openSupportChats);
-    const { connectionStats } = await gqlOk(shop.url, `{ connectionStats { totalConnections } }`, {}, admin.token);
+    const { connectionStats } = await gqlOk(shop().url, `{ connectionStats { totalConnections } }`, {}, admin.token);
     expect(now.activeConnections).toBe(connectionStats.totalConnections);
     expect(now.activeConnections).toBeGreaterThanOrEqual(1);
 
-    expect(codeOf(await gql(shop.url, DASHBOARD, {}, customer.token))).toBe('FORBIDDEN');
-    expect(codeOf(await gql(shop.url, DASHBOARD))).toBe('UNAUTHENTICATED');
-    expect(codeOf(await gql(shop.url, `{ connectionStats { totalConnections } }`, {}, customer.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, DASHBOARD, {}, customer.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, DASHBOARD))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await gql(shop().url, `{ connectionStats { totalConnections } }`, {}, customer.token))).toBe('FORBIDDEN');
   });
 
   it('publishes dashboard_metric_update to admins when a support chat opens, and when asked for named metrics', async () => {
-    const s = await socketV4(shop.url, admin.token);
-    sockets.push(s);
+    const s = await socketV4(shop().url, admin.token);
+    track(s);
     const rec = recordSocket(s);
     await emitAck(s, 'join_room', { room: 'admin' });
-    const cust = await socketV4(shop.url, customer.token);
-    sockets.push(cust);
+    const cust = await socketV4(shop().url, customer.token);
+    track(cust);
     const custRec = recordSocket(cust);
-    const c = wsClient(shop.wsUrl, customer.token);
-    clients.push(c);
+    const c = wsClient(shop().wsUrl, customer.token);
+    track(c);
     const refused = collect(c, `subscription { dashboardMetricUpdate { metric value timestamp } }`);
     await waitFor(() => refused.errors.length > 0);
     expect(JSON.stringify(refused.errors)).toContain('FORBIDDEN');
@@ -100,7 +89,7 @@ describe('admin dashboard', () => {
     // What the order and review services call after their commits.
     // A burst of changes (say 20 checkouts) is coalesced: one update per metric, with the final value.
     await insertOrder('confirmed', 1_234);
-    for (let i = 0; i < 20; i++) await shop.app.services.dashboard.publishMetrics(['ordersToday', 'revenueToday', 'pendingReviews']);
+    for (let i = 0; i < 20; i++) await shop().app.services.dashboard.publishMetrics(['ordersToday', 'revenueToday', 'pendingReviews']);
     await waitFor(() => update('revenueToday').length === 1 && update('pendingReviews').length === 1 && update('ordersToday').length === 1, 5000, 'metric updates');
     await sleep(500);
     expect([update('ordersToday').length, update('revenueToday').length, update('pendingReviews').length]).toEqual([1, 1, 1]);
@@ -111,7 +100,7 @@ describe('admin dashboard', () => {
 
     // The connection count follows on the stats interval.
     await waitFor(() => update('activeConnections').length > 0, 5000, 'activeConnections update');
-    const { connectionStats } = await gqlOk(shop.url, `{ connectionStats { totalConnections } }`, {}, admin.token);
+    const { connectionStats } = await gqlOk(shop().url, `{ connectionStats { totalConnections } }`, {}, admin.token);
     await waitFor(() => update('activeConnections').at(-1)!.value === connectionStats.totalConnections, 5000, 'current activeConnections');
 
     await emitAck(cust, 'join_room', { room: `user_${customer.id}` });

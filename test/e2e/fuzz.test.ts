@@ -4,6 +4,7 @@ import ioV2 from 'socket.io-client-v2';
 import { ErrorCode } from '../../src/errors';
 import { WS_MAX_PAYLOAD } from '../../src/http/graphql-ws';
 import { wsClient } from '../support/clients';
+import { isOversizedWsMessage, withExpectedConsoleError } from '../support/console';
 import { makeProduct, makeUser, type TestUser } from '../support/fixtures';
 import { startTestShop } from '../support/shop';
 
@@ -293,6 +294,14 @@ function expectCodedGraphql(body: { data?: unknown; errors?: Array<{ extensions?
   }
 }
 
+/**
+ * A request refused as a whole (no data, and no error belongs to a field) ran nothing, so it changed
+ * nothing. A field error is different: mutation fields run one after another, and an earlier field's
+ * change stands when a later one is refused (its error has a `path`; the data may still be null when
+ * the refused field is non-null).
+ */
+const refusedWhole = (r: { data?: unknown; errors?: Array<object> }) => r.data == null && !(r.errors ?? []).some((e) => (e as { path?: unknown }).path != null);
+
 describe(`fuzz (seed ${SEED})`, () => {
   it('GraphQL over HTTP: every answer coded and quick, nothing changed that should not be', async () => {
     await fc.assert(
@@ -310,7 +319,7 @@ describe(`fuzz (seed ${SEED})`, () => {
         if (!body.errors) expect(res.status).toBe(200);
         const after = await fingerprint();
         expect(unchangeable(after)).toEqual(unchangeable(before));
-        if (body.data == null) expect(after).toEqual(before);
+        if (refusedWhole(body)) expect(after).toEqual(before);
       }),
       { seed: SEED, numRuns: 120, endOnFailure: true },
     );
@@ -325,7 +334,7 @@ describe(`fuzz (seed ${SEED})`, () => {
         // A message over the transport's limit closes the connection (1009): that is the refusal.
         const vs = vars && typeof vars === 'object' && !Array.isArray(vars) ? (vars as Record<string, unknown>) : undefined;
         const oversized = Buffer.byteLength(JSON.stringify({ query, variables: vs })) > WS_MAX_PAYLOAD;
-        const answer = await timed(`ws ${query.slice(0, 200)}`, new Promise<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }>((resolve) => {
+        const ask = () => timed(`ws ${query.slice(0, 200)}`, new Promise<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }>((resolve) => {
           const stop = clients[signedIn ? 1 : 0].subscribe({ query, variables: vs }, {
             next: (v) => { stop(); resolve(v as never); },
             error: (e) => resolve(Array.isArray(e) ? { errors: e } : { errors: [{ extensions: { code: `closed ${(e as { code?: number }).code}` } }] }),
@@ -334,6 +343,8 @@ describe(`fuzz (seed ${SEED})`, () => {
           // A subscription that was accepted answers only when an event comes.
           if (/^subscription/.test(query)) setTimeout(() => { stop(); resolve({ data: 'subscribed' }); }, 300);
         }));
+        // The server's graphql-ws adapter prints the oversized message's error: expected here, so kept quiet.
+        const answer = oversized ? (await withExpectedConsoleError(isOversizedWsMessage, ask)).result : await ask();
         if (oversized) {
           expect(answer).toEqual({ errors: [{ extensions: { code: 'closed 1009' } }] });
           return;
@@ -341,7 +352,7 @@ describe(`fuzz (seed ${SEED})`, () => {
         expectCodedGraphql(answer, query, 'ws');
         const after = await fingerprint();
         expect(unchangeable(after)).toEqual(unchangeable(before));
-        if (answer.data == null) expect(after).toEqual(before);
+        if (refusedWhole(answer)) expect(after).toEqual(before);
       }),
       { seed: SEED + 1, numRuns: 80, endOnFailure: true },
     );

@@ -4,21 +4,15 @@ import ioV2 from 'socket.io-client-v2';
 import { codeOf, emitAck, gql, gqlOk, socketV4, wsClient } from '../support/clients';
 import { makeProduct, makeUser, type TestUser } from '../support/fixtures';
 import { startTestShop } from '../support/shop';
+import { useShop } from '../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, track } = useShop({ redis: false });
 let alice: TestUser;
 let productId: string;
-const closers: Array<() => unknown> = [];
 
 beforeAll(async () => {
-  shop = await startTestShop({ redis: false });
-  alice = await makeUser(shop);
-  productId = (await makeProduct(shop, [{ size: '9', color: 'black', stock: 10 }])).id;
-});
-afterAll(async () => {
-  for (const c of closers.reverse()) await c();
-  await shop?.close();
+  alice = await makeUser(shop());
+  productId = (await makeProduct(shop(), [{ size: '9', color: 'black', stock: 10 }])).id;
 });
 
 /** `fragment F<i> on Query { ...F<i-1> ...F<i-1> }`: 2^levels spreads of F0 once expanded. */
@@ -35,7 +29,7 @@ async function healthDuring<T>(work: () => Promise<T>): Promise<{ result: T; wor
   const poll = (async () => {
     while (!done) {
       const t = Date.now();
-      const res = await request(shop.url).get('/healthz');
+      const res = await request(shop().url).get('/healthz');
       expect(res.status).toBe(200);
       worst = Math.max(worst, Date.now() - t);
       await new Promise((r) => setTimeout(r, 10));
@@ -51,8 +45,8 @@ async function healthDuring<T>(work: () => Promise<T>): Promise<{ result: T; wor
 }
 
 const wsRun = (query: string, variables?: Record<string, unknown>, token?: string) => {
-  const c = wsClient(shop.wsUrl, token);
-  closers.push(() => c.dispose());
+  const c = wsClient(shop().wsUrl, token);
+  track(c);
   return new Promise<{ data?: any; errors?: any[] }>((resolve) => {
     c.subscribe({ query, variables }, {
       next: (v) => resolve(v as never),
@@ -66,7 +60,7 @@ describe('the query limits check is linear in the document', () => {
   it('answers a 24-level doubling-fragment document at once on HTTP while /healthz keeps answering', async () => {
     const doc = doublingFragments(24);
     expect(doc.length).toBeLessThan(1000);
-    const { result, worstHealthMs } = await healthDuring(() => gql(shop.url, doc));
+    const { result, worstHealthMs } = await healthDuring(() => gql(shop().url, doc));
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ __typename: 'Query' });
     // Checked in milliseconds: the event loop was never held (the exponential walk took ~19 s).
@@ -81,14 +75,14 @@ describe('the query limits check is linear in the document', () => {
 
   it('refuses the same shape with a costed field or an alias at the bottom, on both transports', async () => {
     const costly = doublingFragments(24, 'products(first: 1) { totalCount }');
-    const http = await gql(shop.url, costly);
+    const http = await gql(shop().url, costly);
     expect(http.status).toBe(400);
     expect(http.errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'cost' });
     const ws = await wsRun(costly);
     expect(ws.errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'cost' });
 
     const aliased = doublingFragments(24, 'a: __typename');
-    expect((await gql(shop.url, aliased)).errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'aliases' });
+    expect((await gql(shop().url, aliased)).errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'aliases' });
     expect((await wsRun(aliased)).errors![0].extensions).toEqual({ code: 'BAD_USER_INPUT', limit: 'aliases' });
   });
 });
@@ -115,12 +109,12 @@ describe('every HTTP error is JSON with a code', () => {
   };
 
   it('in test mode: malformed JSON 400, oversized body 413, unknown route 404, bad encoding 415, non-JSON POST 415', async () => {
-    await probe(shop.url);
+    await probe(shop().url);
   });
 
   it.each([['production'], ['development']])('the same with NODE_ENV=%s', async (nodeEnv) => {
     const other = await startTestShop({
-      redis: false, databaseUrl: shop.databaseUrl,
+      redis: false, databaseUrl: shop().databaseUrl,
       config: { nodeEnv, production: nodeEnv === 'production', ide: nodeEnv !== 'production', introspection: nodeEnv !== 'production' },
     });
     try {
@@ -132,7 +126,7 @@ describe('every HTTP error is JSON with a code', () => {
 
   it('answers a request Node cannot parse, and a refused WebSocket handshake, with JSON', async () => {
     const raw = (text: string) => new Promise<string>((resolve, reject) => {
-      const sock = net.connect(shop.port, '127.0.0.1', () => sock.write(text));
+      const sock = net.connect(shop().port, '127.0.0.1', () => sock.write(text));
       let got = '';
       sock.on('data', (d) => (got += d));
       sock.on('end', () => resolve(got));
@@ -150,26 +144,26 @@ describe('every HTTP error is JSON with a code', () => {
 
 describe('invalid text and explicit nulls are BAD_USER_INPUT', () => {
   const SEARCH = 'query($s: String) { products(filter: { search: $s }) { totalCount } }';
-  const cartCount = async () => (await gqlOk(shop.url, '{ cart { itemCount } }', {}, alice.token)).cart.itemCount as number;
+  const cartCount = async () => (await gqlOk(shop().url, '{ cart { itemCount } }', {}, alice.token)).cart.itemCount as number;
 
   it('a NUL or an unpaired surrogate in a GraphQL string, literal or variable, on HTTP and graphql-ws', async () => {
     const literal = '{ products(filter: { search: "a\\u0000" }) { totalCount } }';
-    for (const r of [await gql(shop.url, literal), await gql(shop.url, SEARCH, { s: 'a\u0000' }), await gql(shop.url, SEARCH, { s: 'x\ud800y' }), await gql(shop.url, SEARCH, { s: '\udc00' })]) {
+    for (const r of [await gql(shop().url, literal), await gql(shop().url, SEARCH, { s: 'a\u0000' }), await gql(shop().url, SEARCH, { s: 'x\ud800y' }), await gql(shop().url, SEARCH, { s: '\udc00' })]) {
       expect(r.status).toBe(400);
       expect(codeOf(r)).toBe('BAD_USER_INPUT');
       expect(r.data).toBeUndefined();
     }
-    const login = await gql(shop.url, 'mutation($e: String!) { login(email: $e, password: "whatever-123") { token } }', { e: 'a\u0000@example.test' });
+    const login = await gql(shop().url, 'mutation($e: String!) { login(email: $e, password: "whatever-123") { token } }', { e: 'a\u0000@example.test' });
     expect(codeOf(login)).toBe('BAD_USER_INPUT');
     expect((await wsRun(literal)).errors![0].extensions.code).toBe('BAD_USER_INPUT');
     expect((await wsRun(SEARCH, { s: 'a\u0000' })).errors![0].extensions.code).toBe('BAD_USER_INPUT');
     // Text outside the BMP (a surrogate pair) is ordinary text.
-    expect((await gql(shop.url, SEARCH, { s: '👟' })).data).toEqual({ products: { totalCount: 0 } });
+    expect((await gql(shop().url, SEARCH, { s: '👟' })).data).toEqual({ products: { totalCount: 0 } });
   });
 
   it('a NUL or an unpaired surrogate anywhere in a Socket.IO command (value or key) changes nothing', async () => {
-    const s = await socketV4(shop.url, alice.token);
-    closers.push(() => s.close());
+    const s = await socketV4(shop().url, alice.token);
+    track(s);
     const before = await cartCount();
     for (const payload of [
       { productId, variant: { size: '9', color: 'black\u0000' } },
@@ -185,19 +179,19 @@ describe('invalid text and explicit nulls are BAD_USER_INPUT', () => {
   });
 
   it('cart_add_item with quantity null (what JSON makes of Infinity and NaN) is refused; omitted adds one', async () => {
-    const s = await socketV4(shop.url, alice.token);
-    closers.push(() => s.close());
-    await gqlOk(shop.url, 'mutation { clearCart { itemCount } }', {}, alice.token);
+    const s = await socketV4(shop().url, alice.token);
+    track(s);
+    await gqlOk(shop().url, 'mutation { clearCart { itemCount } }', {}, alice.token);
     const variant = { size: '9', color: 'black' };
     for (const quantity of [null, Infinity, NaN]) {
       expect(await emitAck(s, 'cart_add_item', { productId, variant, quantity })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
     }
     expect(await cartCount()).toBe(0);
     const add = `mutation($q: Int) { addToCart(productId: "${productId}", variant: { size: "9", color: "black" }, quantity: $q) { itemCount } }`;
-    expect(codeOf(await gql(shop.url, add, { q: null }, alice.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, add, { q: null }, alice.token))).toBe('BAD_USER_INPUT');
     expect(await cartCount()).toBe(0);
     expect(await emitAck(s, 'cart_add_item', { productId, variant })).toMatchObject({ ok: true });
-    expect((await gqlOk(shop.url, add, {}, alice.token)).addToCart.itemCount).toBe(2);
+    expect((await gqlOk(shop().url, add, {}, alice.token)).addToCart.itemCount).toBe(2);
     expect(await emitAck(s, 'product_view', { productId, duration: null })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
   });
 });
@@ -207,15 +201,15 @@ describe('subscription documents', () => {
 
   it('over HTTP are refused with a coded 400, including ones graphql-js throws on while validating', async () => {
     for (const query of ['subscription { inventoryUpdate { productId } }', SUB, 'subscription { inventoryUpdate @skip(if: "x") { productId } }']) {
-      const r = await gql(shop.url, query, { b: true });
+      const r = await gql(shop().url, query, { b: true });
       expect(r.status).toBe(400);
       expect(r.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/WebSocket/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
     }
   });
 
   it('over graphql-ws: one graphql-js throws on is refused with a coded error and the connection stays open', async () => {
-    const c = wsClient(shop.wsUrl);
-    closers.push(() => c.dispose());
+    const c = wsClient(shop().wsUrl);
+    track(c);
     let closed = false;
     c.on('closed', () => (closed = true));
     const refused = await new Promise<any>((resolve) => c.subscribe({ query: SUB, variables: { b: true } }, { next: resolve, error: resolve, complete: () => undefined }));
@@ -228,21 +222,21 @@ describe('subscription documents', () => {
 
 describe("values GraphQL itself refuses before any field runs are the client's", () => {
   it('a null for @include(if:) through a variable with a default, on HTTP', async () => {
-    const r = await gql(shop.url, 'query($b: Boolean = true) { ... @include(if: $b) { __typename } }', { b: null });
+    const r = await gql(shop().url, 'query($b: Boolean = true) { ... @include(if: $b) { __typename } }', { b: null });
     expect(r.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/must not be null/), extensions: { code: 'BAD_USER_INPUT' } })]);
   });
 
   it('a variable of the wrong type, on graphql-ws as on HTTP', async () => {
     const q = 'query($n: Int) { products(first: $n) { totalCount } }';
-    expect(codeOf(await gql(shop.url, q, { n: 'ten' }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, q, { n: 'ten' }))).toBe('BAD_USER_INPUT');
     expect((await wsRun(q, { n: 'ten' })).errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
   });
 });
 
 describe('a signed-out client that sends an empty or "null" token is anonymous', () => {
   const v2Connect = (query: Record<string, unknown>) => new Promise<ReturnType<typeof ioV2>>((resolve, reject) => {
-    const s = ioV2(shop.url, { transports: ['websocket'], query, reconnection: false, forceNew: true });
-    closers.push(() => s.close());
+    const s = ioV2(shop().url, { transports: ['websocket'], query, reconnection: false, forceNew: true });
+    track(s);
     s.once('connect', () => resolve(s));
     s.once('error', reject);
     s.once('connect_error', reject);
@@ -263,11 +257,11 @@ describe('a signed-out client that sends an empty or "null" token is anonymous',
   });
 
   it('a v4 client with an empty auth.token is anonymous; an empty auth.token does not hide the Authorization header', async () => {
-    const anon = await socketV4(shop.url, undefined, { auth: { token: '' } });
-    closers.push(() => anon.close());
+    const anon = await socketV4(shop().url, undefined, { auth: { token: '' } });
+    track(anon);
     expect(await emitAck(anon, 'join_room', { room: `user_${alice.id}` })).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
-    const signed = await socketV4(shop.url, undefined, { auth: { token: '' }, extraHeaders: { Authorization: `Bearer ${alice.token}` } });
-    closers.push(() => signed.close());
+    const signed = await socketV4(shop().url, undefined, { auth: { token: '' }, extraHeaders: { Authorization: `Bearer ${alice.token}` } });
+    track(signed);
     expect(await emitAck(signed, 'join_room', { room: `user_${alice.id}` })).toMatchObject({ ok: true });
   });
 });

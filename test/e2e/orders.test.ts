@@ -1,25 +1,13 @@
 import { codeOf, collect, emitAck, gql, gqlOk, recordSocket, sleep, socketV4, waitFor, wsClient } from '../support/clients';
 import { makeAdmin, makeProduct, makeUser, type TestUser } from '../support/fixtures';
-import { startTestShop } from '../support/shop';
+import { useShop } from '../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, track } = useShop();
 let admin: TestUser;
-const closers: Array<() => unknown> = [];
 
 beforeAll(async () => {
-  shop = await startTestShop();
-  admin = await makeAdmin(shop);
+  admin = await makeAdmin(shop());
 });
-afterAll(async () => {
-  for (const c of closers.reverse()) await c();
-  await shop?.close();
-});
-
-const track = <T extends { close?: () => unknown; dispose?: () => unknown }>(c: T): T => {
-  closers.push(() => (c.close ? c.close() : c.dispose?.()));
-  return c;
-};
 
 const ORDER = `id orderNumber status totalAmount itemCount createdAt updatedAt estimatedDelivery
   items { productId productName variant { size color } sku unitPrice quantity lineTotal }
@@ -38,21 +26,21 @@ const black9 = { size: '9', color: 'black' };
 const address = { name: 'Alice Runner', line1: '1 Track Road', line2: 'Flat 2', city: 'Leeds', postalCode: 'LS1 1AA', country: 'GB' };
 
 async function placeOrder(user: TestUser, productId: string, quantity = 1) {
-  await gqlOk(shop.url, ADD, { p: productId, v: black9, q: quantity }, user.token);
-  return (await gqlOk(shop.url, CHECKOUT, { input: { shippingAddress: address } }, user.token)).checkout;
+  await gqlOk(shop().url, ADD, { p: productId, v: black9, q: quantity }, user.token);
+  return (await gqlOk(shop().url, CHECKOUT, { input: { shippingAddress: address } }, user.token)).checkout;
 }
 
-const move = (id: string, status: string, extra: Record<string, unknown> = {}) => gql(shop.url, MOVE, { id, status, ...extra }, admin.token);
-const stock = async (productId: string) => (await gqlOk(shop.url, PRODUCT, { id: productId })).product.variants[0].stock as number;
+const move = (id: string, status: string, extra: Record<string, unknown> = {}) => gql(shop().url, MOVE, { id, status, ...extra }, admin.token);
+const stock = async (productId: string) => (await gqlOk(shop().url, PRODUCT, { id: productId })).product.variants[0].stock as number;
 
 describe('order status machine', () => {
   it('moves pending → confirmed → processing → shipped → delivered → refunded, keeps history, tells only the owner', async () => {
-    const product = await makeProduct(shop, [{ ...black9, stock: 20 }], { price: 120 });
-    const alice = await makeUser(shop, undefined, 'Alice');
-    const bob = await makeUser(shop, undefined, 'Bob');
-    const aliceRec = recordSocket(track(await socketV4(shop.url, alice.token)));
-    const bobRec = recordSocket(track(await socketV4(shop.url, bob.token)));
-    const aliceWs = track(wsClient(shop.wsUrl, alice.token));
+    const product = await makeProduct(shop(), [{ ...black9, stock: 20 }], { price: 120 });
+    const alice = await makeUser(shop(), undefined, 'Alice');
+    const bob = await makeUser(shop(), undefined, 'Bob');
+    const aliceRec = recordSocket(track(await socketV4(shop().url, alice.token)));
+    const bobRec = recordSocket(track(await socketV4(shop().url, bob.token)));
+    const aliceWs = track(wsClient(shop().wsUrl, alice.token));
     const sub = collect(aliceWs, SUB);
     await sleep(200);
 
@@ -79,7 +67,7 @@ describe('order status machine', () => {
     ]);
     expect(last).toMatchObject({ tracking: { carrier: 'UPS', trackingNumber: '1Z999AA1234567890' }, estimatedDelivery: eta });
     expect(last.customer).toEqual({ id: alice.id, name: 'Alice', email: alice.email });
-    const own = (await gqlOk(shop.url, ORDER_Q, { id: order.id }, alice.token)).order;
+    const own = (await gqlOk(shop().url, ORDER_Q, { id: order.id }, alice.token)).order;
     expect(own).toEqual({ ...last, customer: null });
 
     await waitFor(() => aliceRec.of('order_status_update').length === 5 && sub.events.length === 5, 5000, 'order_status_update x5');
@@ -100,8 +88,8 @@ describe('order status machine', () => {
   });
 
   it('refuses moves outside the machine with BAD_USER_INPUT and changes nothing', async () => {
-    const product = await makeProduct(shop, [{ ...black9, stock: 20 }]);
-    const carol = await makeUser(shop);
+    const product = await makeProduct(shop(), [{ ...black9, stock: 20 }]);
+    const carol = await makeUser(shop());
     const order = await placeOrder(carol, product.id);
     for (const status of ['shipped', 'delivered', 'refunded', 'pending', 'processing']) {
       const r = await move(order.id, status);
@@ -113,47 +101,47 @@ describe('order status machine', () => {
     expect(codeOf(await move(order.id, 'shipped'))).toBe('BAD_USER_INPUT');
     expect(codeOf(await move(order.id, 'bogus'))).toBe('BAD_USER_INPUT');
     expect(codeOf(await move(order.id, 'refunded', { eta: 'next tuesday' }))).toBe('BAD_USER_INPUT');
-    expect(codeOf(await gql(shop.url, MOVE, { id: order.id, status: 'refunded' }, carol.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, MOVE, { id: order.id, status: 'refunded' }, carol.token))).toBe('FORBIDDEN');
     expect(codeOf(await move('00000000-0000-4000-8000-000000000000', 'confirmed'))).toBe('NOT_FOUND');
-    const now = (await gqlOk(shop.url, ORDER_Q, { id: order.id }, carol.token)).order;
+    const now = (await gqlOk(shop().url, ORDER_Q, { id: order.id }, carol.token)).order;
     expect(now.status).toBe('delivered');
     expect(now.statusHistory.map((h: any) => h.status)).toEqual(['pending', 'confirmed', 'processing', 'shipped', 'delivered']);
   });
 
   it('applies one of several concurrent moves of the same order', async () => {
-    const product = await makeProduct(shop, [{ ...black9, stock: 10 }]);
-    const dave = await makeUser(shop);
+    const product = await makeProduct(shop(), [{ ...black9, stock: 10 }]);
+    const dave = await makeUser(shop());
     const order = await placeOrder(dave, product.id, 4);
     expect(await stock(product.id)).toBe(6);
     const results = await Promise.all(Array.from({ length: 10 }, () => move(order.id, 'cancelled')));
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
     expect(results.filter((r) => r.errors).map(codeOf)).toEqual(Array(9).fill('BAD_USER_INPUT'));
     expect(await stock(product.id)).toBe(10);
-    const now = (await gqlOk(shop.url, ORDER_Q, { id: order.id }, dave.token)).order;
+    const now = (await gqlOk(shop().url, ORDER_Q, { id: order.id }, dave.token)).order;
     expect(now.statusHistory.map((h: any) => h.status)).toEqual(['pending', 'cancelled']);
   });
 });
 
 describe('cancelling', () => {
   it('lets the owner cancel a pending order: stock returns with inventory_update +n and back_in_stock_alert', async () => {
-    const product = await makeProduct(shop, [{ ...black9, stock: 3 }], { name: 'Gone Runner' });
-    const erin = await makeUser(shop);
-    const watcher = await makeUser(shop);
-    const em = shop.orm.em.fork();
+    const product = await makeProduct(shop(), [{ ...black9, stock: 3 }], { name: 'Gone Runner' });
+    const erin = await makeUser(shop());
+    const watcher = await makeUser(shop());
+    const em = shop().orm.em.fork();
     const [{ id: wishlistId }] = await em.execute<Array<{ id: string }>>(
       `insert into wishlists (id, user_id, created_at, updated_at) values (gen_random_uuid(), ?, now(), now()) returning id`, [watcher.id]);
     await em.execute(`insert into wishlist_items (id, wishlist_id, product_id, size, color, added_at) values (gen_random_uuid(), ?, ?, '', '', now())`,
       [wishlistId, product.id]);
-    const erinRec = recordSocket(track(await socketV4(shop.url, erin.token)));
-    const watcherRec = recordSocket(track(await socketV4(shop.url, watcher.token)));
-    const anon = track(await socketV4(shop.url));
+    const erinRec = recordSocket(track(await socketV4(shop().url, erin.token)));
+    const watcherRec = recordSocket(track(await socketV4(shop().url, watcher.token)));
+    const anon = track(await socketV4(shop().url));
     const anonRec = recordSocket(anon);
     expect((await emitAck(anon, 'join_room', { room: `product_${product.id}` })).ok).toBe(true);
     await sleep(100);
 
     const order = await placeOrder(erin, product.id, 3);
     expect(await stock(product.id)).toBe(0);
-    const cancelled = (await gqlOk(shop.url, CANCEL, { id: order.id }, erin.token)).cancelOrder;
+    const cancelled = (await gqlOk(shop().url, CANCEL, { id: order.id }, erin.token)).cancelOrder;
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.statusHistory.map((h: any) => h.status)).toEqual(['pending', 'cancelled']);
     expect(await stock(product.id)).toBe(3);
@@ -167,20 +155,20 @@ describe('cancelling', () => {
     await waitFor(() => erinRec.of('order_status_update').length === 1, 5000, 'owner told');
     expect(erinRec.of('order_status_update')[0]).toMatchObject({ orderId: order.id, status: 'cancelled' });
 
-    expect(codeOf(await gql(shop.url, CANCEL, { id: order.id }, erin.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, CANCEL, { id: order.id }, erin.token))).toBe('BAD_USER_INPUT');
     expect(await stock(product.id)).toBe(3);
   });
 
   it('refuses the owner once the order is confirmed, hides other people’s orders, sends admins to updateOrderStatus', async () => {
-    const product = await makeProduct(shop, [{ ...black9, stock: 10 }]);
-    const fay = await makeUser(shop);
-    const gus = await makeUser(shop);
+    const product = await makeProduct(shop(), [{ ...black9, stock: 10 }]);
+    const fay = await makeUser(shop());
+    const gus = await makeUser(shop());
     const order = await placeOrder(fay, product.id, 2);
-    expect(codeOf(await gql(shop.url, CANCEL, { id: order.id }, gus.token))).toBe('NOT_FOUND');
-    expect(codeOf(await gql(shop.url, CANCEL, { id: order.id }, admin.token))).toBe('FORBIDDEN');
-    expect(codeOf(await gql(shop.url, CANCEL, { id: order.id }))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await gql(shop().url, CANCEL, { id: order.id }, gus.token))).toBe('NOT_FOUND');
+    expect(codeOf(await gql(shop().url, CANCEL, { id: order.id }, admin.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, CANCEL, { id: order.id }))).toBe('UNAUTHENTICATED');
     expect((await move(order.id, 'confirmed')).errors).toBeUndefined();
-    const late = await gql(shop.url, CANCEL, { id: order.id }, fay.token);
+    const late = await gql(shop().url, CANCEL, { id: order.id }, fay.token);
     expect(codeOf(late)).toBe('BAD_USER_INPUT');
     expect(late.errors![0].message).toContain('confirmed');
     expect(await stock(product.id)).toBe(8);
@@ -192,39 +180,39 @@ describe('cancelling', () => {
 
 describe('order queries', () => {
   it('pages own orders newest first; order(id) is own-or-admin, NOT_FOUND for others; allOrders is admin-only', async () => {
-    const product = await makeProduct(shop, [{ ...black9, stock: 30 }]);
-    const hal = await makeUser(shop, undefined, 'Hal');
-    const ivy = await makeUser(shop);
+    const product = await makeProduct(shop(), [{ ...black9, stock: 30 }]);
+    const hal = await makeUser(shop(), undefined, 'Hal');
+    const ivy = await makeUser(shop());
     const placed = [];
     for (let i = 1; i <= 3; i++) placed.push(await placeOrder(hal, product.id, i));
     await placeOrder(ivy, product.id, 1);
 
-    const page1 = (await gqlOk(shop.url, `{ orders(first: 2) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id itemCount customer { id } } } } }`, {}, hal.token)).orders;
+    const page1 = (await gqlOk(shop().url, `{ orders(first: 2) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id itemCount customer { id } } } } }`, {}, hal.token)).orders;
     expect(page1.totalCount).toBe(3);
     expect(page1.edges.map((e: any) => e.node.id)).toEqual([placed[2].id, placed[1].id]);
     expect(page1.edges.every((e: any) => e.node.customer === null)).toBe(true);
     expect(page1.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
-    const page2 = (await gqlOk(shop.url, `query($after: String) { orders(first: 2, after: $after) { pageInfo { hasNextPage } edges { node { id } } } }`,
+    const page2 = (await gqlOk(shop().url, `query($after: String) { orders(first: 2, after: $after) { pageInfo { hasNextPage } edges { node { id } } } }`,
       { after: page1.pageInfo.endCursor }, hal.token)).orders;
     expect(page2.edges.map((e: any) => e.node.id)).toEqual([placed[0].id]);
     expect(page2.pageInfo.hasNextPage).toBe(false);
-    expect(codeOf(await gql(shop.url, `{ orders(first: 2, after: "garbage") { totalCount } }`, {}, hal.token))).toBe('BAD_USER_INPUT');
-    expect(codeOf(await gql(shop.url, `{ orders(first: 0) { totalCount } }`, {}, hal.token))).toBe('BAD_USER_INPUT');
-    expect(codeOf(await gql(shop.url, `{ orders(first: 2) { totalCount } }`))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await gql(shop().url, `{ orders(first: 2, after: "garbage") { totalCount } }`, {}, hal.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, `{ orders(first: 0) { totalCount } }`, {}, hal.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, `{ orders(first: 2) { totalCount } }`))).toBe('UNAUTHENTICATED');
 
-    expect(codeOf(await gql(shop.url, ORDER_Q, { id: placed[0].id }, ivy.token))).toBe('NOT_FOUND');
-    expect(codeOf(await gql(shop.url, ORDER_Q, { id: '00000000-0000-4000-8000-000000000000' }, ivy.token))).toBe('NOT_FOUND');
-    expect(codeOf(await gql(shop.url, ORDER_Q, { id: 'nope' }, ivy.token))).toBe('NOT_FOUND');
-    const asAdmin = (await gqlOk(shop.url, ORDER_Q, { id: placed[0].id }, admin.token)).order;
+    expect(codeOf(await gql(shop().url, ORDER_Q, { id: placed[0].id }, ivy.token))).toBe('NOT_FOUND');
+    expect(codeOf(await gql(shop().url, ORDER_Q, { id: '00000000-0000-4000-8000-000000000000' }, ivy.token))).toBe('NOT_FOUND');
+    expect(codeOf(await gql(shop().url, ORDER_Q, { id: 'nope' }, ivy.token))).toBe('NOT_FOUND');
+    const asAdmin = (await gqlOk(shop().url, ORDER_Q, { id: placed[0].id }, admin.token)).order;
     expect(asAdmin.customer).toEqual({ id: hal.id, name: 'Hal', email: hal.email });
 
     await move(placed[1].id, 'confirmed');
-    const confirmed = (await gqlOk(shop.url, `{ allOrders(status: confirmed, first: 50) { totalCount edges { node { id status customer { id } } } } }`, {}, admin.token)).allOrders;
+    const confirmed = (await gqlOk(shop().url, `{ allOrders(status: confirmed, first: 50) { totalCount edges { node { id status customer { id } } } } }`, {}, admin.token)).allOrders;
     expect(confirmed.edges.map((e: any) => e.node.id)).toContain(placed[1].id);
     expect(confirmed.edges.every((e: any) => e.node.status === 'confirmed' && e.node.customer)).toBe(true);
-    const all = (await gqlOk(shop.url, `{ allOrders(first: 3) { totalCount edges { node { id } } } }`, {}, admin.token)).allOrders;
+    const all = (await gqlOk(shop().url, `{ allOrders(first: 3) { totalCount edges { node { id } } } }`, {}, admin.token)).allOrders;
     expect(all.totalCount).toBeGreaterThanOrEqual(4);
     expect(all.edges).toHaveLength(3);
-    expect(codeOf(await gql(shop.url, `{ allOrders(first: 3) { totalCount } }`, {}, hal.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, `{ allOrders(first: 3) { totalCount } }`, {}, hal.token))).toBe('FORBIDDEN');
   });
 });

@@ -1,16 +1,18 @@
 import type { Socket } from 'socket.io-client';
-import { clientPool, codeOf, collect, emitAck, gql, gqlOk, waitFor } from '../support/clients';
+import { codeOf, collect, emitAck, gql, gqlOk, recordSocket, waitFor } from '../support/clients';
 import { makeAdmin, makeUser, type TestUser } from '../support/fixtures';
-import { startTestShop } from '../support/shop';
+import { useShop } from '../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, socket, ws: wsOf } = useShop();
 let customer: TestUser;
 let admin: TestUser;
 let stranger: TestUser;
-const pool = clientPool(() => shop);
-const { connect } = pool;
-const ws = pool.ws;
+/** A Socket.IO client of the shop with its event recorder, and a graphql-ws client: closed at the end. */
+const connect = async (token?: string) => {
+  const s = await socket(shop(), token);
+  return { s, rec: recordSocket(s) };
+};
+const ws = (token?: string) => wsOf(shop(), token);
 /** A round trip on the socket: whatever the server emitted to it before has arrived by then. */
 const flush = (s: Socket, userId: string) => emitAck(s, 'join_room', { room: `user_${userId}` });
 const wsCode = (errors: unknown[]) => JSON.stringify(errors).match(/"code":"([A-Z_]+)"/)?.[1];
@@ -19,12 +21,7 @@ const MESSAGE_SUB = `subscription($chatId: ID!) { supportMessageReceived(chatId:
 const TYPING_SUB = `subscription($chatId: ID!) { userTyping(chatId: $chatId) { userId user { id name role } isTyping } }`;
 
 beforeAll(async () => {
-  shop = await startTestShop();
-  [customer, admin, stranger] = await Promise.all([makeUser(shop, undefined, 'Cora Customer'), makeAdmin(shop), makeUser(shop, undefined, 'Sam Stranger')]);
-});
-afterAll(async () => {
-  await pool.closeAll();
-  await shop?.close();
+  [customer, admin, stranger] = await Promise.all([makeUser(shop(), undefined, 'Cora Customer'), makeAdmin(shop()), makeUser(shop(), undefined, 'Sam Stranger')]);
 });
 
 describe('support chat', () => {
@@ -64,9 +61,9 @@ describe('support chat', () => {
     const custTyping = collect(ws(customer.token), TYPING_SUB, { chatId });
     const admTyping = collect(ws(admin.token), TYPING_SUB, { chatId });
     // Subscriptions are live once an event reaches them: a second admin types until both have one.
-    const prober = await makeAdmin(shop);
+    const prober = await makeAdmin(shop());
     await waitFor(async () => {
-      await gqlOk(shop.url, `mutation($room: String!) { setTyping(room: $room, isTyping: false) }`, { room: chatRoom }, prober.token);
+      await gqlOk(shop().url, `mutation($room: String!) { setTyping(room: $room, isTyping: false) }`, { room: chatRoom }, prober.token);
       return admTyping.events.length > 0 && custTyping.events.length > 0 && custSub.events.length === 0;
     }, 5000, 'typing subscriptions live');
     const byCustomer = (list: Array<{ userId: string }>) => list.filter((t) => t.userId === customer.id);
@@ -114,23 +111,23 @@ describe('support chat', () => {
 
     // History, oldest first, for the owner and admins only.
     const HISTORY = `query($chatId: ID!) { supportMessages(chatId: $chatId) { id chatId userId message isAdmin timestamp user { id role } } }`;
-    const history = (await gqlOk(shop.url, HISTORY, { chatId }, customer.token)).supportMessages;
+    const history = (await gqlOk(shop().url, HISTORY, { chatId }, customer.token)).supportMessages;
     expect(history.map((m: { message: string; isAdmin: boolean }) => [m.message, m.isAdmin])).toEqual([
       ['I need help with my order', false], ['Hello, how can I help you?', true], ['Still there?', true],
     ]);
     expect(history[0]).toMatchObject({ id: first.id, chatId, userId: customer.id, timestamp: first.timestamp });
-    expect((await gqlOk(shop.url, HISTORY, { chatId }, admin.token)).supportMessages).toHaveLength(3);
-    expect(codeOf(await gql(shop.url, HISTORY, { chatId }, stranger.token))).toBe('FORBIDDEN');
-    expect(codeOf(await gql(shop.url, HISTORY, { chatId: '00000000-0000-4000-8000-000000000000' }, customer.token))).toBe('NOT_FOUND');
+    expect((await gqlOk(shop().url, HISTORY, { chatId }, admin.token)).supportMessages).toHaveLength(3);
+    expect(codeOf(await gql(shop().url, HISTORY, { chatId }, stranger.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, HISTORY, { chatId: '00000000-0000-4000-8000-000000000000' }, customer.token))).toBe('NOT_FOUND');
 
     const CHATS = `{ supportChats { id chatRoom issue priority status messageCount lastMessageAt user { id } } }`;
-    const own = (await gqlOk(shop.url, CHATS, {}, customer.token)).supportChats;
+    const own = (await gqlOk(shop().url, CHATS, {}, customer.token)).supportChats;
     expect(own).toEqual([expect.objectContaining({ id: chatId, chatRoom, issue: 'Order inquiry', priority: 'high', status: 'open', messageCount: 3, user: { id: customer.id } })]);
-    expect((await gqlOk(shop.url, CHATS, {}, admin.token)).supportChats.map((c: { id: string }) => c.id)).toContain(chatId);
-    expect((await gqlOk(shop.url, CHATS, {}, stranger.token)).supportChats).toEqual([]);
-    expect((await gqlOk(shop.url, `{ supportChats(status: "closed") { id } }`, {}, customer.token)).supportChats).toEqual([]);
-    expect(codeOf(await gql(shop.url, `{ supportChats(status: "maybe") { id } }`, {}, customer.token))).toBe('BAD_USER_INPUT');
-    expect(codeOf(await gql(shop.url, CHATS))).toBe('UNAUTHENTICATED');
+    expect((await gqlOk(shop().url, CHATS, {}, admin.token)).supportChats.map((c: { id: string }) => c.id)).toContain(chatId);
+    expect((await gqlOk(shop().url, CHATS, {}, stranger.token)).supportChats).toEqual([]);
+    expect((await gqlOk(shop().url, `{ supportChats(status: "closed") { id } }`, {}, customer.token)).supportChats).toEqual([]);
+    expect(codeOf(await gql(shop().url, `{ supportChats(status: "maybe") { id } }`, {}, customer.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, CHATS))).toBe('UNAUTHENTICATED');
   });
 
   it('rejoins an existing chat by chatId on another device', async () => {
@@ -149,22 +146,22 @@ describe('support chat', () => {
   it('works through the GraphQL mutations too', async () => {
     const adm = await connect(admin.token);
     await emitAck(adm.s, 'join_room', { room: 'admin' });
-    const chat = (await gqlOk(shop.url, `mutation { openSupportChat(issue: "Refund", priority: "urgent") { id chatRoom issue priority status user { id role } } }`, {}, customer.token)).openSupportChat;
+    const chat = (await gqlOk(shop().url, `mutation { openSupportChat(issue: "Refund", priority: "urgent") { id chatRoom issue priority status user { id role } } }`, {}, customer.token)).openSupportChat;
     expect(chat).toMatchObject({ chatRoom: `support_${chat.id}`, issue: 'Refund', priority: 'urgent', status: 'open', user: { id: customer.id, role: 'CUSTOMER' } });
     await waitFor(() => adm.rec.of('new_support_request').some((r) => r.chatId === chat.id), 5000, 'new_support_request');
     await emitAck(adm.s, 'join_room', { room: chat.chatRoom });
     const SEND = `mutation($chatId: ID!, $message: String!) { sendSupportMessage(chatId: $chatId, message: $message) { id chatId message isAdmin } }`;
-    const msg = (await gqlOk(shop.url, SEND, { chatId: chat.id, message: 'Where is my refund?' }, customer.token)).sendSupportMessage;
+    const msg = (await gqlOk(shop().url, SEND, { chatId: chat.id, message: 'Where is my refund?' }, customer.token)).sendSupportMessage;
     expect(msg).toMatchObject({ chatId: chat.id, message: 'Where is my refund?', isAdmin: false });
     await waitFor(() => adm.rec.of('support_message_received').some((m) => m.id === msg.id), 5000, 'message to admin');
     const TYPE = `mutation($room: String!, $t: Boolean!) { setTyping(room: $room, isTyping: $t) }`;
-    expect((await gqlOk(shop.url, TYPE, { room: chat.chatRoom, t: true }, customer.token)).setTyping).toBe(true);
+    expect((await gqlOk(shop().url, TYPE, { room: chat.chatRoom, t: true }, customer.token)).setTyping).toBe(true);
     await waitFor(() => adm.rec.of('user_typing').some((t) => t.userId === customer.id && t.isTyping), 5000, 'typing to admin');
-    expect(codeOf(await gql(shop.url, SEND, { chatId: chat.id, message: 'hi' }, stranger.token))).toBe('FORBIDDEN');
-    expect(codeOf(await gql(shop.url, TYPE, { room: chat.chatRoom, t: true }, stranger.token))).toBe('FORBIDDEN');
-    expect(codeOf(await gql(shop.url, TYPE, { room: 'admin', t: true }, customer.token))).toBe('BAD_USER_INPUT');
-    expect(codeOf(await gql(shop.url, `mutation { openSupportChat(issue: "x", priority: "whenever") { id } }`, {}, customer.token))).toBe('BAD_USER_INPUT');
-    expect(codeOf(await gql(shop.url, `mutation { openSupportChat(issue: "x") { id } }`))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await gql(shop().url, SEND, { chatId: chat.id, message: 'hi' }, stranger.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, TYPE, { room: chat.chatRoom, t: true }, stranger.token))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(shop().url, TYPE, { room: 'admin', t: true }, customer.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, `mutation { openSupportChat(issue: "x", priority: "whenever") { id } }`, {}, customer.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(shop().url, `mutation { openSupportChat(issue: "x") { id } }`))).toBe('UNAUTHENTICATED');
   });
 
   it('refuses bad messages and anonymous callers, and changes nothing', async () => {
@@ -172,14 +169,14 @@ describe('support chat', () => {
     const { data } = await emitAck(cust.s, 'join_support_chat', { issue: 'Bad input' });
     const SEND = `mutation($chatId: ID!, $message: String!) { sendSupportMessage(chatId: $chatId, message: $message) { id } }`;
     for (const message of ['', '   ', 'x'.repeat(2001)]) {
-      expect(codeOf(await gql(shop.url, SEND, { chatId: data.chatId, message }, customer.token))).toBe('BAD_USER_INPUT');
+      expect(codeOf(await gql(shop().url, SEND, { chatId: data.chatId, message }, customer.token))).toBe('BAD_USER_INPUT');
       expect(await emitAck(cust.s, 'support_message', { message })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
     }
     expect(await emitAck(cust.s, 'support_message', { message: 'x'.repeat(2000) })).toMatchObject({ ok: true });
     expect(await emitAck(cust.s, 'support_message', {})).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
     expect(await emitAck(cust.s, 'join_support_chat', {})).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
     expect(await emitAck(cust.s, 'typing_start', { room: 'product_123' })).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
-    const history = await gqlOk(shop.url, `query($c: ID!) { supportMessages(chatId: $c) { id } }`, { c: data.chatId }, customer.token);
+    const history = await gqlOk(shop().url, `query($c: ID!) { supportMessages(chatId: $c) { id } }`, { c: data.chatId }, customer.token);
     expect(history.supportMessages).toHaveLength(1);
 
     const anon = await connect();

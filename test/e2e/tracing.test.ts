@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { gqlOk, waitFor } from '../support/clients';
-import { ensureBuilt, exitWithin, ready, start, type Proc } from '../support/process';
-import { freePort } from '../support/redis-server';
-import { createTestDatabase } from '../support/shop';
+import { exitWithin } from '../support/process';
+import { useShopProcesses } from '../support/use-shop';
 import { tracingWanted } from '../../src/tracing';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -26,10 +24,10 @@ let receiver: Server;
 let endpoint: string;
 const spans: Span[] = [];
 let exports = 0;
-const procs: Proc[] = [];
-const closers: Array<() => unknown> = [];
-let databaseUrl: string;
-const namespace = `tracing-${randomUUID()}`;
+const shop = useShopProcesses({
+  JWT_SECRET: SECRET, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password,
+  OTEL_SERVICE_NAME: 'shoe-store-test', OTEL_BSP_SCHEDULE_DELAY: '200',
+});
 
 const value = (v: any): unknown => v?.stringValue ?? v?.intValue ?? v?.boolValue ?? v?.doubleValue;
 const attrs = (list: any[] = []) => Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
@@ -37,7 +35,6 @@ const attrs = (list: any[] = []) => Object.fromEntries(list.map((a) => [a.key, v
 const hex = (id: string | undefined) => (!id ? undefined : /^[0-9a-f]+$/i.test(id) ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex'));
 
 beforeAll(async () => {
-  ensureBuilt();
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -57,26 +54,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   endpoint = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-  databaseUrl = await createTestDatabase();
 });
-afterAll(async () => {
-  for (const c of closers) await c();
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-  await new Promise((r) => receiver.close(r));
-});
+afterAll(() => new Promise((r) => receiver.close(r)));
 
-async function launch(instance: string, env: Record<string, string>): Promise<{ p: Proc; url: string; wsUrl: string }> {
-  const port = await freePort();
-  const p = start({
-    DATABASE_URL: databaseUrl, REDIS_URL: process.env.TEST_REDIS_URL, REDIS_NAMESPACE: namespace, PORT: String(port),
-    JWT_SECRET: SECRET, NODE_ENV: 'test', SEED_DEMO_DATA: 'false', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password,
-    LOG_LEVEL: 'error', OTEL_SERVICE_NAME: 'shoe-store-test', OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${instance}`,
-    OTEL_BSP_SCHEDULE_DELAY: '200', ...env,
-  });
-  procs.push(p);
-  await ready(p);
-  return { p, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
-}
+/** An instance named `instance` in its spans' resource (`service.instance.id`). */
+const launch = (instance: string, env: Record<string, string>) =>
+  shop.launch({ OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${instance}`, ...env });
 
 it('one trace links a mutation to the publish of its events and to their delivery on each instance', async () => {
   const a = await launch('a', { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
@@ -90,11 +73,11 @@ it('one trace links a mutation to the publish of its events and to their deliver
   // A graphql-ws subscriber on B and a Socket.IO client in the product's room on A.
   const received: string[] = [];
   const ws: WsClient = createClient({ url: b.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
-  closers.push(() => ws.dispose());
+  shop.track(ws);
   ws.subscribe({ query: 'subscription($id: ID!) { productStockUpdate(productId: $id) { eventId } }', variables: { id: productId } },
     { next: (r: any) => received.push(`ws ${r.data?.productStockUpdate?.eventId}`), error: () => undefined, complete: () => undefined });
   const sio: Socket = ioV4(a.url, { transports: ['websocket'] });
-  closers.push(() => sio.close());
+  shop.track(sio);
   sio.on('product_stock_update', (d: { eventId: string }) => received.push(`sio ${d.eventId}`));
   await new Promise<void>((resolve, reject) => sio.emit('join_room', { room: `product_${productId}` }, (ack: any) => (ack?.ok ? resolve() : reject(new Error(JSON.stringify(ack))))));
   await new Promise((r) => setTimeout(r, 500));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import { applyDbFunctions, DB_FUNCTIONS, dbFunctionFiles } from '../../src/db/functions';
 import { initOrm } from '../../src/db/orm';
 
 /** The migrations bring an EMPTY database to the whole data model, and running them again does nothing. */
@@ -91,5 +92,59 @@ describe('migrations from an empty database', () => {
     }
     expect((await db.query('select id, name, executed_at from mikro_orm_migrations order by id')).rows).toEqual(before);
     expect((await db.query('select count(*)::int as n from product_variants')).rows[0].n).toBe(1);
+  });
+
+  describe('the database functions (src/db/functions), applied after the migrations', () => {
+    const recorded = async () => (await db.query<{ name: string; checksum: string; applied_at: Date }>(
+      'select name, checksum, applied_at from shop_db_functions order by name')).rows;
+    /** The shop's functions as PostgreSQL holds them: name → argument types. */
+    const defined = async () => (await db.query<{ name: string; args: string }>(
+      `select p.proname as name, pg_get_function_identity_arguments(p.oid) as args from pg_proc p
+        join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' and p.proname like 'shop\\_%' order by 1, 2`)).rows;
+
+    it('creates every function once, in the version of its file, and records each file\'s checksum', async () => {
+      const files = dbFunctionFiles();
+      expect(files.map((f) => f.name).sort()).toEqual(readdirSync(path.join(__dirname, '../../src/db/functions')).map((f) => f.replace(/\.sql$/, '')).sort());
+      expect((await recorded()).map(({ name, checksum }) => ({ name, checksum })))
+        .toEqual(files.map(({ name, checksum }) => ({ name, checksum })).sort((a, b) => a.name.localeCompare(b.name)));
+      // One signature per function: a file that changed the arguments dropped the first migration's.
+      const fns = await defined();
+      expect(fns.map((f) => f.name)).toEqual([...DB_FUNCTIONS].sort());
+      expect(fns.find((f) => f.name === 'shop_checkout')!.args).toBe('p_user uuid, p_key text, p_address jsonb, p_at timestamp with time zone, p_fact jsonb');
+    });
+
+    it('applies nothing when no file changed, and exactly the changed file when one did', async () => {
+      const before = await recorded();
+      expect(await applyDbFunctions(url)).toEqual([]);
+      expect(await recorded()).toEqual(before);
+
+      // A changed rule is a changed file: the step applies it and records its new checksum.
+      const files = dbFunctionFiles();
+      const price = 'select shop_price(gen_random_uuid(), 999) as v';
+      const edited = files.map((f) => f.name !== 'shop_price' ? f : { ...f, sql: f.sql.replace('round(p_cents', 'round(2 * p_cents'), checksum: 'edited' });
+      expect(await applyDbFunctions(url, edited)).toEqual(['shop_price']);
+      expect((await db.query(price)).rows[0].v).toBe(1998);
+      expect((await recorded()).find((r) => r.name === 'shop_price')!.checksum).toBe('edited');
+      // And back: the file as it is in the repository.
+      expect(await applyDbFunctions(url, files)).toEqual(['shop_price']);
+      expect((await db.query(price)).rows[0].v).toBe(999);
+    });
+
+    it('drops a function whose file was removed', async () => {
+      const files = dbFunctionFiles();
+      const extra = { name: 'shop_test_extra', sql: `create or replace function shop_test_extra() returns int language sql as $$ select 1 $$;`, checksum: 'x' };
+      expect(await applyDbFunctions(url, [...files, extra])).toEqual(['shop_test_extra']);
+      expect((await defined()).map((f) => f.name)).toContain('shop_test_extra');
+      expect(await applyDbFunctions(url, files)).toEqual([]);
+      expect((await defined()).map((f) => f.name)).toEqual([...DB_FUNCTIONS].sort());
+      expect((await recorded()).map((r) => r.name)).toEqual([...DB_FUNCTIONS].sort());
+    });
+
+    it('two instances starting at once apply each function once', async () => {
+      await db.query(`delete from shop_db_functions`);
+      const [a, b] = await Promise.all([applyDbFunctions(url), applyDbFunctions(url)]);
+      expect([...a, ...b].sort()).toEqual([...DB_FUNCTIONS].sort());
+      expect(await applyDbFunctions(url)).toEqual([]);
+    });
   });
 });

@@ -102,28 +102,3 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Real clients of one shop, remembered so a test file can close them all in afterAll:
- * `connect` gives a Socket.IO v4 socket with its event recorder, `ws` a graphql-ws client.
- */
-export function clientPool(shop: () => { url: string; wsUrl: string }) {
-  const sockets: SocketV4[] = [];
-  const clients: WsClient[] = [];
-  return {
-    async connect(token?: string) {
-      const s = await socketV4(shop().url, token);
-      sockets.push(s);
-      return { s, rec: recordSocket(s) };
-    },
-    ws(token?: string) {
-      const c = wsClient(shop().wsUrl, token);
-      clients.push(c);
-      return c;
-    },
-    async closeAll() {
-      sockets.forEach((s) => s.close());
-      await Promise.all(clients.map((c) => c.dispose()));
-    },
-  };
-}

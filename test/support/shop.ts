@@ -44,8 +44,11 @@ export interface TestShopOptions {
   config?: Partial<AppConfig>;
 }
 
+/** An instance started by `startTestShop`, with the addresses its clients use. */
+export type TestShop = Shop & { url: string; wsUrl: string; databaseUrl: string };
+
 /** Starts a whole instance as `npm start` would, on 127.0.0.1 and a free port. */
-export async function startTestShop(opts: TestShopOptions = {}): Promise<Shop & { url: string; wsUrl: string; databaseUrl: string }> {
+export async function startTestShop(opts: TestShopOptions = {}): Promise<TestShop> {
   const databaseUrl = opts.databaseUrl ?? (await createTestDatabase());
   const useRedis = opts.redis ?? true;
   const config = loadConfig(

@@ -7,7 +7,7 @@ import { TokenBucket } from '../../src/bridge/rate-limit';
 import { OrderStatus } from '../../src/entities/order.entity';
 import { Role } from '../../src/entities/user.entity';
 import { canMove } from '../../src/services/order.service';
-import { discounted, toCents, toMoney } from '../../src/services/context';
+import { toCents, toMoney } from '../../src/services/context';
 import { compareVariants } from '../../src/services/catalog.service';
 import type { Viewer } from '../../src/auth/viewer';
 
@@ -125,13 +125,10 @@ describe('access rules (one per audience, for subscriptions and rooms)', () => {
 });
 
 describe('money', () => {
-  it('keeps cents exact and rounds discounts to the cent', () => {
+  it('keeps cents exact', () => {
     expect(toCents(149.99)).toBe(14999);
     expect(toCents(0.1 + 0.2)).toBe(30);
     expect(toMoney(14999)).toBe(149.99);
-    expect(discounted(14999, 20)).toBe(11999);
-    expect(discounted(999, 15)).toBe(849);
-    expect(discounted(1000, 0)).toBe(1000);
   });
 
   it('orders sizes numerically, then by colour', () => {

@@ -1,7 +1,7 @@
 import { ArgsType, Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { OrderStatus } from '../../entities/order.entity';
 import { Customer, StatusChange, Tracking, VariantRef } from '../../events/payloads/common.payload';
-import { PageInfo } from './product.type';
+import { connectionType, type Connection } from './connection.type';
 
 registerEnumType(OrderStatus, {
   name: 'OrderStatus',
@@ -74,18 +74,8 @@ export class Order {
   customer!: Customer | null;
 }
 
-@ObjectType()
-export class OrderEdge {
-  @Field() cursor!: string;
-  @Field(() => Order) node!: Order;
-}
-
-@ObjectType()
-export class OrderConnection {
-  @Field(() => [OrderEdge]) edges!: OrderEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int) totalCount!: number;
-}
+export const OrderConnection = connectionType('Order', Order);
+export type OrderConnection = Connection<Order>;
 
 @ArgsType()
 export class OrdersArgs {

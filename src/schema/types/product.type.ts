@@ -1,5 +1,6 @@
 import { ArgsType, Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { VariantInput } from '../../events/payloads/common.payload';
+import { connectionType, type Connection } from './connection.type';
 
 @ObjectType()
 export class ProductVariant {
@@ -32,26 +33,8 @@ export class Product {
   @Field() updatedAt!: string;
 }
 
-@ObjectType()
-export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
-  @Field(() => Boolean) hasPreviousPage!: boolean;
-  @Field(() => String, { nullable: true }) startCursor!: string | null;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
-}
-
-@ObjectType()
-export class ProductEdge {
-  @Field() cursor!: string;
-  @Field(() => Product) node!: Product;
-}
-
-@ObjectType()
-export class ProductConnection {
-  @Field(() => [ProductEdge]) edges!: ProductEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int) totalCount!: number;
-}
+export const ProductConnection = connectionType('Product', Product);
+export type ProductConnection = Connection<Product>;
 
 @InputType()
 export class ProductFilter {

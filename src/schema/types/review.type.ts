@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { EventUser } from '../../events/payloads/common.payload';
-import { PageInfo } from './product.type';
+import { connectionType, type Connection } from './connection.type';
 
 @ObjectType()
 export class Review {
@@ -16,18 +16,8 @@ export class Review {
   @Field(() => String, { nullable: true }) moderatedAt!: string | null;
 }
 
-@ObjectType()
-export class ReviewEdge {
-  @Field() cursor!: string;
-  @Field(() => Review) node!: Review;
-}
-
-@ObjectType()
-export class ReviewConnection {
-  @Field(() => [ReviewEdge]) edges!: ReviewEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int) totalCount!: number;
-}
+export const ReviewConnection = connectionType('Review', Review);
+export type ReviewConnection = Connection<Review>;
 
 @ArgsType()
 export class ReviewsArgs {

@@ -7,37 +7,30 @@ import { createClient as createWsClient, type Client as WsClient } from 'graphql
 import WebSocket from 'ws';
 import { gqlOk, waitFor } from '../../support/clients';
 import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
-import { startTestShop } from '../../support/shop';
+import { useShop } from '../../support/use-shop';
 
 /**
  * The two GraphQL clients frontends use most, set up as their documentation shows and otherwise left
  * at their defaults, against a real instance: urql (@urql/core) and Apollo Client (HttpLink for
  * queries and mutations, GraphQLWsLink over graphql-ws for subscriptions).
  */
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, track, defer } = useShop({ redis: false });
 let admin: TestUser;
 let alice: TestUser;
 let productId: string;
 /** Every GraphQL request the instance received over HTTP, as it arrived. */
 const requests: Array<{ method: string; contentType?: string; accept?: string; auth: boolean }> = [];
-const cleanup: Array<() => unknown> = [];
 
 beforeAll(async () => {
-  shop = await startTestShop({ redis: false });
   // First in line: Express rewrites req.url while its routers run.
-  shop.app.httpServer.prependListener('request', (req) => {
+  shop().app.httpServer.prependListener('request', (req) => {
     if (req.url?.startsWith('/graphql')) {
       requests.push({ method: req.method!, contentType: req.headers['content-type'], accept: req.headers.accept, auth: Boolean(req.headers.authorization) });
     }
   });
-  admin = await makeAdmin(shop);
-  alice = await makeUser(shop);
-  productId = (await makeProduct(shop, [{ size: '9', color: 'black', stock: 50 }])).id;
-});
-afterAll(async () => {
-  for (const c of cleanup) await c();
-  await shop?.close();
+  admin = await makeAdmin(shop());
+  alice = await makeUser(shop());
+  productId = (await makeProduct(shop(), [{ size: '9', color: 'black', stock: 50 }])).id;
 });
 
 const black9 = { size: '9', color: 'black' };
@@ -45,7 +38,7 @@ const address = { name: 'Alice Runner', line1: '1 Track Road', city: 'Leeds', po
 
 describe('urql (@urql/core) with its default exchanges and fetch options', () => {
   const client = () => new UrqlClient({
-    url: `${shop.url}/graphql`,
+    url: `${shop().url}/graphql`,
     exchanges: [cacheExchange, fetchExchange],
     fetchOptions: () => ({ headers: { authorization: `Bearer ${alice.token}` } }),
   });
@@ -72,7 +65,7 @@ describe('urql (@urql/core) with its default exchanges and fetch options', () =>
     expect(r.error).toBeUndefined();
     expect(r.data.addToCart.itemCount).toBe(1);
     expect(requests.slice(from).map((q) => [q.method, q.contentType])).toEqual([['POST', 'application/json']]);
-    await gqlOk(shop.url, 'mutation { clearCart { id } }', {}, alice.token);
+    await gqlOk(shop().url, 'mutation { clearCart { id } }', {}, alice.token);
   });
 
   it('reports a refused query as a GraphQL error with its code', async () => {
@@ -84,20 +77,20 @@ describe('urql (@urql/core) with its default exchanges and fetch options', () =>
 
 /** Places an order for `user` through the services' GraphQL API; returns its id. */
 async function placeOrder(user: TestUser): Promise<string> {
-  await gqlOk(shop.url, 'mutation { clearCart { id } }', {}, user.token);
-  await gqlOk(shop.url, 'mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 1) { id } }', { p: productId, v: black9 }, user.token);
-  return (await gqlOk(shop.url, 'mutation($input: CheckoutInput!) { checkout(input: $input) { id } }', { input: { shippingAddress: address } }, user.token)).checkout.id;
+  await gqlOk(shop().url, 'mutation { clearCart { id } }', {}, user.token);
+  await gqlOk(shop().url, 'mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 1) { id } }', { p: productId, v: black9 }, user.token);
+  return (await gqlOk(shop().url, 'mutation($input: CheckoutInput!) { checkout(input: $input) { id } }', { input: { shippingAddress: address } }, user.token)).checkout.id;
 }
 
 const moveOrder = (id: string, status: string) =>
-  gqlOk(shop.url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id, s: status }, admin.token);
+  gqlOk(shop().url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id, s: status }, admin.token);
 
 /** urql with Graphcache and graphql-ws subscriptions, set up as the README's client set-up shows. */
 function graphcacheClient(user?: TestUser): UrqlClient {
-  const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: user ? { authToken: user.token } : {} });
-  cleanup.push(() => ws.dispose());
+  const ws: WsClient = createWsClient({ url: shop().wsUrl, webSocketImpl: WebSocket, connectionParams: user ? { authToken: user.token } : {} });
+  track(ws);
   return new UrqlClient({
-    url: `${shop.url}/graphql`,
+    url: `${shop().url}/graphql`,
     fetchOptions: () => (user ? { headers: { authorization: `Bearer ${user.token}` } } : {}),
     exchanges: [
       // Embedded objects without an id: history entries live inside their order, and the events'
@@ -121,13 +114,16 @@ describe('urql with Graphcache (normalized) and graphql-ws subscriptions', () =>
     const watch = client.query(urqlGql`query Order($id: ID!) { order(id: $id) { id status statusHistory { status } } }`, { id: orderId })
       .subscribe((r) => r.data && seen.push(r.data.order.status));
     const events: string[] = [];
-    const members = shop.app.fanout.stats().members;
+    const members = shop().app.fanout.stats().members;
     const sub = client.subscription(urqlGql`subscription OrderStatus { orderStatusUpdate { orderId status order { id status statusHistory { status } } } }`, {})
       .subscribe((r) => r.data && events.push(r.data.orderStatusUpdate.status));
-    cleanup.push(() => watch.unsubscribe(), () => sub.unsubscribe());
+    defer(() => {
+      watch.unsubscribe();
+      sub.unsubscribe();
+    });
     await waitFor(() => seen.length === 1, 5000, 'the order query');
     expect(seen).toEqual(['pending']);
-    await waitFor(() => shop.app.fanout.stats().members === members + 1, 5000, 'the subscription registered');
+    await waitFor(() => shop().app.fanout.stats().members === members + 1, 5000, 'the subscription registered');
 
     const httpBefore = requests.length;
     await moveOrder(orderId, 'confirmed');
@@ -148,11 +144,14 @@ describe('urql Graphcache and a variant\'s stock', () => {
       .subscribe((r) => r.data && seen.push(r.data.product.variants[0].stock));
     await waitFor(() => seen.length === 1, 5000, 'the product query');
     const events: number[] = [];
-    const members = shop.app.fanout.stats().members;
+    const members = shop().app.fanout.stats().members;
     const sub = client.subscription(urqlGql`subscription Stock($id: ID!) { productStockUpdate(productId: $id) { stockChange productVariant { id stock inStock } } }`, { id: productId })
       .subscribe((r) => r.data && events.push(r.data.productStockUpdate.productVariant.stock));
-    cleanup.push(() => watch.unsubscribe(), () => sub.unsubscribe());
-    await waitFor(() => shop.app.fanout.stats().members === members + 1, 5000, 'the subscription registered');
+    defer(() => {
+      watch.unsubscribe();
+      sub.unsubscribe();
+    });
+    await waitFor(() => shop().app.fanout.stats().members === members + 1, 5000, 'the subscription registered');
 
     const httpBefore = requests.length;
     const start = seen[0];
@@ -167,17 +166,20 @@ describe('urql Graphcache and a variant\'s stock', () => {
 
 describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
   function apollo(user: TestUser) {
-    const ws: WsClient = createWsClient({ url: shop.wsUrl, webSocketImpl: WebSocket, connectionParams: { authToken: user.token } });
+    const ws: WsClient = createWsClient({ url: shop().wsUrl, webSocketImpl: WebSocket, connectionParams: { authToken: user.token } });
     const link = ApolloLink.split(
       ({ query }) => {
         const def = getMainDefinition(query);
         return def.kind === 'OperationDefinition' && def.operation === 'subscription';
       },
       new GraphQLWsLink(ws),
-      new HttpLink({ uri: `${shop.url}/graphql`, headers: { authorization: `Bearer ${user.token}` } }),
+      new HttpLink({ uri: `${shop().url}/graphql`, headers: { authorization: `Bearer ${user.token}` } }),
     );
     const client = new ApolloClient({ link, cache: new InMemoryCache() });
-    cleanup.push(() => client.stop(), () => ws.dispose());
+    defer(() => {
+      client.stop();
+      return ws.dispose();
+    });
     return client;
   }
 
@@ -188,7 +190,7 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
 
   it('keeps the cached order and cart in step with the subscription events, without refetching', async () => {
     const client = apollo(alice);
-    await gqlOk(shop.url, 'mutation { clearCart { id } }', {}, alice.token);
+    await gqlOk(shop().url, 'mutation { clearCart { id } }', {}, alice.token);
     const add = await client.mutate({
       mutation: gql`mutation Add($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 2) { id itemCount subtotal } }`,
       variables: { p: productId, v: black9 },
@@ -204,15 +206,15 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
     await client.query({ query: CART });
     expect(client.readQuery<{ cart: { itemCount: number } }>({ query: CART })?.cart.itemCount).toBe(0);
 
-    const members = shop.app.fanout.stats().members;
+    const members = shop().app.fanout.stats().members;
     const statusEvents: unknown[] = [];
     const cartEvents: unknown[] = [];
     const subs = [
       client.subscribe({ query: STATUS_SUB }).subscribe({ next: (r) => statusEvents.push(r.data) }),
       client.subscribe({ query: CART_SUB }).subscribe({ next: (r) => cartEvents.push(r.data) }),
     ];
-    cleanup.push(() => subs.forEach((s) => s.unsubscribe()));
-    await waitFor(() => shop.app.fanout.stats().members === members + 2, 5000, 'both subscriptions registered');
+    defer(() => subs.forEach((s) => s.unsubscribe()));
+    await waitFor(() => shop().app.fanout.stats().members === members + 2, 5000, 'both subscriptions registered');
 
     const cached = () => client.cache.readFragment<{ status: string; statusHistory: Array<{ status: string }> }>({
       id: client.cache.identify({ __typename: 'Order', id: orderId }),
@@ -220,7 +222,7 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
     });
     const httpBefore = requests.length;
     for (const [i, status] of (['confirmed', 'processing'] as const).entries()) {
-      await gqlOk(shop.url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id: orderId, s: status }, admin.token);
+      await gqlOk(shop().url, 'mutation($id: ID!, $s: OrderStatus!) { updateOrderStatus(orderId: $id, status: $s) { id } }', { id: orderId, s: status }, admin.token);
       await waitFor(() => statusEvents.length === i + 1, 5000, `orderStatusUpdate ${status}`);
       const history = ['pending', 'confirmed', 'processing'].slice(0, i + 2).map((h) => ({ __typename: 'StatusChange', status: h }));
       expect(cached()).toEqual({ __typename: 'Order', status, statusHistory: history });
@@ -228,7 +230,7 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
     }
 
     // A cart change made elsewhere (another tab: a plain HTTP client) reaches the cached cart.
-    await gqlOk(shop.url, 'mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 3) { id } }', { p: productId, v: black9 }, alice.token);
+    await gqlOk(shop().url, 'mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 3) { id } }', { p: productId, v: black9 }, alice.token);
     await waitFor(() => cartEvents.length === 1, 5000, 'cartUpdated');
     expect(client.readQuery<{ cart: { itemCount: number; subtotal: number } }>({ query: CART })?.cart).toMatchObject({ itemCount: 3, subtotal: 300 });
     // The cache followed the events by itself: the only HTTP requests meanwhile are the test's three
@@ -241,14 +243,14 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
     const PRODUCT = gql`query Product($id: ID!) { product(id: $id) { id variants { id stock inStock } } }`;
     const first = await client.query<{ product: { variants: Array<{ id: string; stock: number }> } }>({ query: PRODUCT, variables: { id: productId } });
     const variant = first.data!.product.variants[0];
-    const members = shop.app.fanout.stats().members;
+    const members = shop().app.fanout.stats().members;
     const got: unknown[] = [];
     const subs = [
       client.subscribe({ query: gql`subscription Inventory { inventoryUpdate { stockChange productVariant { id stock inStock } } }` }).subscribe({ next: (r) => got.push(r.data) }),
       client.subscribe({ query: gql`subscription Stock($id: ID!) { productStockUpdate(productId: $id) { stock productVariant { id stock inStock } } }`, variables: { id: productId } }).subscribe({ next: (r) => got.push(r.data) }),
     ];
-    cleanup.push(() => subs.forEach((x) => x.unsubscribe()));
-    await waitFor(() => shop.app.fanout.stats().members === members + 2, 5000, 'both subscriptions registered');
+    defer(() => subs.forEach((x) => x.unsubscribe()));
+    await waitFor(() => shop().app.fanout.stats().members === members + 2, 5000, 'both subscriptions registered');
     const cached = () => client.cache.readFragment<{ stock: number; inStock: boolean }>({
       id: client.cache.identify({ __typename: 'ProductVariant', id: variant.id }),
       fragment: gql`fragment CachedVariant on ProductVariant { stock inStock }`,
@@ -270,5 +272,5 @@ describe('Apollo Client (HttpLink + GraphQLWsLink) with InMemoryCache', () => {
 
 /** Changes the test product's stock (9/black) by `delta`, as an admin over plain HTTP. */
 async function adjust(delta: number): Promise<void> {
-  await gqlOk(shop.url, 'mutation($id: ID!, $d: Int!) { adjustStock(productId: $id, variant: { size: "9", color: "black" }, delta: $d) { id } }', { id: productId, d: delta }, admin.token);
+  await gqlOk(shop().url, 'mutation($id: ID!, $d: Int!) { adjustStock(productId: $id, variant: { size: "9", color: "black" }, delta: $d) { id } }', { id: productId, d: delta }, admin.token);
 }

@@ -11,23 +11,16 @@ import { catalogue, eventList, type EventDefinition, type EventName } from '../.
 import { buildShopSchema } from '../../../src/schema/build-schema';
 import { collect, emitAck, gqlOk, recordSocket, sleep, socketV4, waitFor, wsClient } from '../../support/clients';
 import { makeAdmin, makeProduct, makeUser, type TestUser } from '../../support/fixtures';
-import { startTestShop } from '../../support/shop';
+import { useShop } from '../../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, track } = useShop({ config: { connectionStatsIntervalMs: 400, flashSaleTickMs: 100 } });
 let admin: TestUser;
-const closers: Array<() => unknown> = [];
 
 beforeAll(async () => {
-  shop = await startTestShop({ config: { connectionStatsIntervalMs: 400, flashSaleTickMs: 100 } });
-  admin = await makeAdmin(shop);
-});
-afterAll(async () => {
-  for (const c of closers.reverse()) await c();
-  await shop?.close();
+  admin = await makeAdmin(shop());
 });
 
-const as = (user: TestUser | null) => (query: string, variables?: Record<string, unknown>) => gqlOk(shop.url, query, variables, user?.token);
+const as = (user: TestUser | null) => (query: string, variables?: Record<string, unknown>) => gqlOk(shop().url, query, variables, user?.token);
 const V = { size: '9', color: 'black' };
 const SHIP = { name: 'Ann Buyer', line1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' };
 const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
@@ -50,10 +43,10 @@ interface Scenario {
   periodic?: boolean;
 }
 
-const customer = () => makeUser(shop);
+const customer = () => makeUser(shop());
 
 async function orderFor(user: TestUser) {
-  const p = await makeProduct(shop, [{ ...V, stock: 20 }]);
+  const p = await makeProduct(shop(), [{ ...V, stock: 20 }]);
   await as(user)('mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 1) { id } }', { p: p.id, v: V });
   const r = await as(user)('mutation($i: CheckoutInput!) { checkout(input: $i) { id } }', { i: { shippingAddress: SHIP } });
   return { productId: p.id, orderId: r.checkout.id as string };
@@ -70,31 +63,31 @@ const SALE = 'mutation($i: CreateFlashSaleInput!) { createFlashSale(input: $i) {
 const scenarios: Record<EventName, () => Promise<Scenario>> = {
   async cart_updated() {
     const [me, other] = [await customer(), await customer()];
-    const p = await makeProduct(shop, [{ ...V, stock: 10 }]);
+    const p = await makeProduct(shop(), [{ ...V, stock: 10 }]);
     return { insider: me, outsider: other, room: 'cart',
       fire: () => as(me)('mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 2) { id } }', { p: p.id, v: V }) };
   },
   async cart_sync() {
     const [me, other] = [await customer(), await customer()];
-    const p = await makeProduct(shop, [{ ...V, stock: 10 }]);
+    const p = await makeProduct(shop(), [{ ...V, stock: 10 }]);
     return { insider: me, outsider: other, room: 'cart',
       fire: () => as(me)('mutation($items: [CartBatchItemInput!]!) { updateCart(items: $items) { id } }',
         { items: [{ action: 'add', productId: p.id, variant: V, quantity: 1 }] }) };
   },
   async inventory_update() {
-    const p = await makeProduct(shop, [{ ...V, stock: 10 }]);
-    const elsewhere = await makeProduct(shop);
+    const p = await makeProduct(shop(), [{ ...V, stock: 10 }]);
+    const elsewhere = await makeProduct(shop());
     return { insider: null, outsider: null, vars: { productIds: [p.id] }, outsiderVars: { productIds: [elsewhere.id] },
       fire: () => as(admin)(ADJUST, { p: p.id, v: V, d: 3 }) };
   },
   async product_stock_update() {
-    const p = await makeProduct(shop, [{ ...V, stock: 10 }]);
-    const elsewhere = await makeProduct(shop);
+    const p = await makeProduct(shop(), [{ ...V, stock: 10 }]);
+    const elsewhere = await makeProduct(shop());
     return { insider: null, outsider: null, vars: { productId: p.id }, outsiderVars: { productId: elsewhere.id }, room: `product_${p.id}`,
       fire: () => as(admin)(ADJUST, { p: p.id, v: V, d: -1 }) };
   },
   async low_stock_alert() {
-    const p = await makeProduct(shop, [{ ...V, stock: 6 }], { lowStockThreshold: 5 });
+    const p = await makeProduct(shop(), [{ ...V, stock: 6 }], { lowStockThreshold: 5 });
     return { insider: admin, outsider: await customer(), room: 'admin', outsiderRefused: 'FORBIDDEN',
       fire: () => as(admin)(ADJUST, { p: p.id, v: V, d: -1 }) };
   },
@@ -106,24 +99,24 @@ const scenarios: Record<EventName, () => Promise<Scenario>> = {
   },
   async new_order() {
     const buyer = await customer();
-    const p = await makeProduct(shop, [{ ...V, stock: 10 }]);
+    const p = await makeProduct(shop(), [{ ...V, stock: 10 }]);
     await as(buyer)('mutation($p: ID!, $v: VariantInput!) { addToCart(productId: $p, variant: $v, quantity: 1) { id } }', { p: p.id, v: V });
     return { insider: admin, outsider: buyer, room: 'admin', outsiderRefused: 'FORBIDDEN',
       fire: () => as(buyer)('mutation($i: CheckoutInput!) { checkout(input: $i) { id } }', { i: { shippingAddress: SHIP } }) };
   },
   async flash_sale_start() {
-    const p = await makeProduct(shop);
+    const p = await makeProduct(shop());
     return { insider: null, outsider: null,
       fire: () => as(admin)(SALE, { i: { name: 'Start', discountPercentage: 20, startTime: soon(200), endTime: soon(3_600_000), productIds: [p.id] } }) };
   },
   async flash_sale_update() {
-    const p = await makeProduct(shop);
+    const p = await makeProduct(shop());
     const sale = await as(admin)(SALE, { i: { name: 'Later', discountPercentage: 10, startTime: soon(3_600_000), endTime: soon(7_200_000), productIds: [p.id] } });
     return { insider: null, outsider: null,
       fire: () => as(admin)('mutation($id: ID!) { updateFlashSale(id: $id, input: { name: "Later, bigger", discountPercentage: 30 }) { id } }', { id: sale.createFlashSale.id }) };
   },
   async flash_sale_end() {
-    const p = await makeProduct(shop);
+    const p = await makeProduct(shop());
     const sale = await as(admin)(SALE, { i: { name: 'Short', discountPercentage: 15, startTime: soon(0), endTime: soon(3_600_000), productIds: [p.id] } });
     await sleep(300);
     return { insider: null, outsider: null,
@@ -131,40 +124,40 @@ const scenarios: Record<EventName, () => Promise<Scenario>> = {
   },
   async new_review_notification() {
     const author = await customer();
-    const p = await makeProduct(shop);
+    const p = await makeProduct(shop());
     return { insider: admin, outsider: author, room: 'admin', outsiderRefused: 'FORBIDDEN',
       fire: () => as(author)('mutation($i: CreateReviewInput!) { createReview(input: $i) { id } }', { i: { productId: p.id, rating: 4, title: 'Good', body: 'Comfy and light.' } }) };
   },
   async product_review_added() {
     const author = await customer();
-    const p = await makeProduct(shop);
-    const elsewhere = await makeProduct(shop);
+    const p = await makeProduct(shop());
+    const elsewhere = await makeProduct(shop());
     const r = await as(author)('mutation($i: CreateReviewInput!) { createReview(input: $i) { id } }', { i: { productId: p.id, rating: 5, title: 'Great', body: 'Best pair I own.' } });
     return { insider: null, outsider: null, vars: { productId: p.id }, outsiderVars: { productId: elsewhere.id }, room: `product_${p.id}`,
       fire: () => as(admin)('mutation($id: ID!) { moderateReview(reviewId: $id, approve: true) { id } }', { id: r.createReview.id }) };
   },
   async wishlist_updated() {
     const [me, other] = [await customer(), await customer()];
-    const p = await makeProduct(shop);
+    const p = await makeProduct(shop());
     return { insider: me, outsider: other,
       fire: () => as(me)('mutation($p: ID!) { addToWishlist(productId: $p) { id } }', { p: p.id }) };
   },
   async price_drop_alert() {
     const [me, other] = [await customer(), await customer()];
-    const p = await makeProduct(shop, [{ ...V, stock: 5 }], { price: 120 });
+    const p = await makeProduct(shop(), [{ ...V, stock: 5 }], { price: 120 });
     await as(me)('mutation($p: ID!) { addToWishlist(productId: $p) { id } }', { p: p.id });
     return { insider: me, outsider: other,
       fire: () => as(admin)('mutation($id: ID!) { updateProduct(id: $id, input: { price: 99.5 }) { id } }', { id: p.id }) };
   },
   async back_in_stock_alert() {
     const [me, other] = [await customer(), await customer()];
-    const p = await makeProduct(shop, [{ ...V, stock: 0 }]);
+    const p = await makeProduct(shop(), [{ ...V, stock: 0 }]);
     await as(me)('mutation($p: ID!) { addToWishlist(productId: $p) { id } }', { p: p.id });
     return { insider: me, outsider: other, fire: () => as(admin)(ADJUST, { p: p.id, v: V, d: 4 }) };
   },
   async user_offline() {
     const leaver = await customer();
-    const s = await socketV4(shop.url, leaver.token);
+    const s = await socketV4(shop().url, leaver.token);
     await sleep(100);
     return { insider: admin, outsider: await customer(), room: 'admin', outsiderRefused: 'FORBIDDEN', fire: async () => s.close() };
   },
@@ -192,13 +185,13 @@ const scenarios: Record<EventName, () => Promise<Scenario>> = {
     return { insider: admin, outsider: asker, room: 'admin', outsiderRefused: 'FORBIDDEN', fire: () => chatOf(asker) };
   },
   async admin_notification() {
-    const p = await makeProduct(shop, [{ ...V, stock: 1 }]);
+    const p = await makeProduct(shop(), [{ ...V, stock: 1 }]);
     return { insider: admin, outsider: await customer(), room: 'admin', outsiderRefused: 'FORBIDDEN',
       fire: () => as(admin)(ADJUST, { p: p.id, v: V, d: -1 }) };
   },
   async product_view_tracked() {
     const viewer = await customer();
-    const p = await makeProduct(shop);
+    const p = await makeProduct(shop());
     return { insider: admin, outsider: viewer, room: 'admin', outsiderRefused: 'FORBIDDEN',
       fire: () => as(viewer)('mutation($p: ID!) { trackProductView(productId: $p, category: "running", duration: 30000) { productId } }', { p: p.id }) };
   },
@@ -210,8 +203,8 @@ const scenarios: Record<EventName, () => Promise<Scenario>> = {
 };
 
 async function socketFor(user: TestUser | null, room?: string): Promise<Socket> {
-  const s = await socketV4(shop.url, user?.token);
-  closers.push(() => s.close());
+  const s = await socketV4(shop().url, user?.token);
+  track(s);
   if (room === 'cart') expect((await emitAck(s, 'join_cart')).ok).toBe(true);
   else if (room) expect(await emitAck(s, 'join_room', { room })).toMatchObject({ ok: true });
   return s;
@@ -231,9 +224,10 @@ describe('every catalogue event on both transports', () => {
     const document = fullSubscriptionDocument(schema, def);
     const sc = await scenarios[def.name as EventName]();
 
-    const inWs = wsClient(shop.wsUrl, sc.insider?.token);
-    const outWs = wsClient(shop.wsUrl, sc.outsider?.token);
-    closers.push(() => inWs.dispose(), () => outWs.dispose());
+    const inWs = wsClient(shop().wsUrl, sc.insider?.token);
+    const outWs = wsClient(shop().wsUrl, sc.outsider?.token);
+    track(inWs);
+    track(outWs);
     const gqlIn = collect(inWs, document, sc.vars ?? {});
     const gqlOut = collect(outWs, document, sc.outsiderVars ?? sc.vars ?? {});
     const inSocket = await socketFor(sc.insider, sc.room);

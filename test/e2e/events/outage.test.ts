@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Socket } from 'socket.io-client';
 import { collect, emitAck, gqlOk, recordSocket, sleep, socketV4, waitFor, wsClient } from '../../support/clients';
 import { makeAdmin, makeProduct, type TestUser } from '../../support/fixtures';
-import { startRedis } from '../../support/redis-server';
-import { createTestDatabase, startTestShop } from '../../support/shop';
+import { useShop } from '../../support/use-shop';
 
 /**
  * Redis stopped while two instances keep serving: mutations answer at their usual speed, /readyz
@@ -14,25 +12,12 @@ const OUTAGE_MS = Number(process.env.REDIS_OUTAGE_MS ?? 30_000);
 const ADJUST = 'mutation($id: ID!) { adjustStock(productId: $id, variant: { size: "9", color: "black" }, delta: -1) { id } }';
 const SUB = 'subscription($id: ID!) { productStockUpdate(productId: $id) { eventId stock } }';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let redis: Awaited<ReturnType<typeof startRedis>>;
-let a: Shop;
-let b: Shop;
+/** Two instances of one shop on a redis-server of this file's own, which the test stops. */
+const { a, b, redis, track } = useShop({ instances: 2, ownRedis: true });
 let admin: TestUser;
-const closers: Array<() => unknown> = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const databaseUrl = await createTestDatabase();
-  const namespace = `outage-${randomUUID()}`;
-  a = await startTestShop({ databaseUrl, namespace, config: { redisUrl: redis.url } });
-  b = await startTestShop({ databaseUrl, namespace, config: { redisUrl: redis.url } });
-  admin = await makeAdmin(a);
-});
-afterAll(async () => {
-  for (const c of closers) await c();
-  await Promise.all([a?.close(), b?.close()]);
-  await redis?.stop();
+  admin = await makeAdmin(a());
 });
 
 async function timed<T>(f: () => Promise<T>): Promise<number> {
@@ -43,16 +28,16 @@ async function timed<T>(f: () => Promise<T>): Promise<number> {
 
 describe('a Redis outage', () => {
   it('keeps mutations at their usual speed and loses no event on either instance', async () => {
-    const product = await makeProduct(a, [{ size: '9', color: 'black', stock: 500 }]);
-    const subs = [a, b].map((shop) => {
+    const product = await makeProduct(a(), [{ size: '9', color: 'black', stock: 500 }]);
+    const subs = [a(), b()].map((shop) => {
       const c = wsClient(shop.wsUrl);
-      closers.push(() => c.dispose());
+      track(c);
       return collect(c, SUB, { id: product.id });
     });
     const sockets: Socket[] = [];
-    for (const shop of [a, b]) {
+    for (const shop of [a(), b()]) {
       const s = await socketV4(shop.url);
-      closers.push(() => s.close());
+      track(s);
       expect((await emitAck(s, 'join_room', { room: `product_${product.id}` })).ok).toBe(true);
       sockets.push(s);
     }
@@ -60,24 +45,24 @@ describe('a Redis outage', () => {
     await sleep(300);
 
     const before: number[] = [];
-    for (let i = 0; i < 5; i++) before.push(await timed(() => gqlOk((i % 2 ? b : a).url, ADJUST, { id: product.id }, admin.token)));
+    for (let i = 0; i < 5; i++) before.push(await timed(() => gqlOk((i % 2 ? b() : a()).url, ADJUST, { id: product.id }, admin.token)));
 
-    await redis.stop();
-    await waitFor(async () => (await request(a.url).get('/readyz')).status === 503, 10_000, '/readyz to notice');
-    const ready = await request(a.url).get('/readyz');
+    await redis().stop();
+    await waitFor(async () => (await request(a().url).get('/readyz')).status === 503, 10_000, '/readyz to notice');
+    const ready = await request(a().url).get('/readyz');
     expect(ready.body.checks).toMatchObject({ database: 'ok', redis: 'unreachable' });
 
     const during: number[] = [];
     const until = Date.now() + OUTAGE_MS;
     let i = 0;
     while (Date.now() < until) {
-      during.push(await timed(() => gqlOk((i++ % 2 ? b : a).url, ADJUST, { id: product.id }, admin.token)));
+      during.push(await timed(() => gqlOk((i++ % 2 ? b() : a()).url, ADJUST, { id: product.id }, admin.token)));
       await sleep(250);
     }
-    redis = await startRedis(redis.port);
-    await waitFor(async () => (await request(b.url).get('/readyz')).status === 200, 10_000, 'Redis back');
+    await redis().start();
+    await waitFor(async () => (await request(b().url).get('/readyz')).status === 200, 10_000, 'Redis back');
     const backAt = Date.now();
-    for (let j = 0; j < 3; j++) await gqlOk(a.url, ADJUST, { id: product.id }, admin.token);
+    for (let j = 0; j < 3; j++) await gqlOk(a().url, ADJUST, { id: product.id }, admin.token);
 
     const total = 5 + during.length + 3;
     await waitFor(() => subs.every((s) => s.events.length >= total) && recs.every((r) => r.of('product_stock_update').length >= total),

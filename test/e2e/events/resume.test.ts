@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { collect, gql, gqlOk, sleep, waitFor, wsClient } from '../../support/clients';
 import { makeAdmin, makeProduct, makeUser, raiseEvent, type TestUser } from '../../support/fixtures';
 import { createTestDatabase, startTestShop } from '../../support/shop';
+import { useShop, type TestShop } from '../../support/use-shop';
 import { formatEventId as formatId } from '../../../src/events/event-log';
 
 /**
@@ -10,34 +10,17 @@ import { formatEventId as formatId } from '../../../src/events/event-log';
  * Redis): positions, replay after `after` / `connectionParams.lastEventId`, RESYNC_REQUIRED,
  * audiences on replay, rolled-back changes, and concurrent writers.
  */
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let a: Shop;
-let b: Shop;
+const { a, b, ws, track } = useShop({ instances: 2 });
 let admin: TestUser;
-const disposers: Array<() => unknown> = [];
 const ADJUST = 'mutation($id: ID!, $d: Int!) { adjustStock(productId: $id, variant: { size: "9", color: "black" }, delta: $d) { id } }';
 const STOCK_SUB = 'subscription($id: ID!, $after: String) { productStockUpdate(productId: $id, after: $after) { eventId stock stockChange } }';
 
 beforeAll(async () => {
-  const databaseUrl = await createTestDatabase();
-  const namespace = `resume-${randomUUID()}`;
-  a = await startTestShop({ databaseUrl, namespace });
-  b = await startTestShop({ databaseUrl, namespace });
-  admin = await makeAdmin(a);
+  admin = await makeAdmin(a());
 });
-afterAll(async () => {
-  for (const d of disposers) await d();
-  await Promise.all([a?.close(), b?.close()]);
-});
-
-const ws = (shop: Shop, token?: string, extra: Record<string, unknown> = {}) => {
-  const c = wsClient(shop.wsUrl, token, extra);
-  disposers.push(() => c.dispose());
-  return c;
-};
 
 /** The log as PostgreSQL holds it. */
-async function logRows(shop: Shop, name?: string): Promise<Array<{ id: string; name: string; payload: any; route: any }>> {
+async function logRows(shop: TestShop, name?: string): Promise<Array<{ id: string; name: string; payload: any; route: any }>> {
   const c = new Client({ connectionString: shop.databaseUrl });
   await c.connect();
   try {
@@ -52,32 +35,32 @@ const ids = (events: any[], field: string) => events.map((e) => e[field].eventId
 
 describe('the durable event log', () => {
   it('gives every durable event an increasing eventId, the same on both instances and in the log', async () => {
-    const product = await makeProduct(a, [{ size: '9', color: 'black', stock: 50 }]);
-    const onA = collect(ws(a), STOCK_SUB, { id: product.id });
-    const onB = collect(ws(b), STOCK_SUB, { id: product.id });
+    const product = await makeProduct(a(), [{ size: '9', color: 'black', stock: 50 }]);
+    const onA = collect(ws(a()), STOCK_SUB, { id: product.id });
+    const onB = collect(ws(b()), STOCK_SUB, { id: product.id });
     await sleep(300);
-    for (let i = 0; i < 4; i++) await gqlOk(i % 2 ? b.url : a.url, ADJUST, { id: product.id, d: -1 }, admin.token);
+    for (let i = 0; i < 4; i++) await gqlOk(i % 2 ? b().url : a().url, ADJUST, { id: product.id, d: -1 }, admin.token);
     await waitFor(() => onA.events.length === 4 && onB.events.length === 4, 5000, 'four events on both');
     const got = ids(onA.events, 'productStockUpdate');
     expect(ids(onB.events, 'productStockUpdate')).toEqual(got);
     expect(onA.events.map((e) => e.productStockUpdate.stock)).toEqual([49, 48, 47, 46]);
     expect([...got].sort()).toEqual(got);
     expect(new Set(got).size).toBe(4);
-    const logged = (await logRows(a, 'product_stock_update')).filter((r) => r.route.productId === product.id);
+    const logged = (await logRows(a(), 'product_stock_update')).filter((r) => r.route.productId === product.id);
     expect(logged.map((r) => r.payload.eventId)).toEqual(got);
   });
 
   it('replays after `after`, then goes live: no gap, no duplicate', async () => {
-    const product = await makeProduct(a, [{ size: '9', color: 'black', stock: 50 }]);
-    const first = collect(ws(a), STOCK_SUB, { id: product.id });
+    const product = await makeProduct(a(), [{ size: '9', color: 'black', stock: 50 }]);
+    const first = collect(ws(a()), STOCK_SUB, { id: product.id });
     await sleep(300);
-    for (let i = 0; i < 3; i++) await gqlOk(a.url, ADJUST, { id: product.id, d: -1 }, admin.token);
+    for (let i = 0; i < 3; i++) await gqlOk(a().url, ADJUST, { id: product.id, d: -1 }, admin.token);
     await waitFor(() => first.events.length === 3, 5000, 'three live events');
     const after = first.events[0].productStockUpdate.eventId;
     // Resume on the other instance from the first event while more changes keep coming.
-    const resumed = collect(ws(b), STOCK_SUB, { id: product.id, after });
+    const resumed = collect(ws(b()), STOCK_SUB, { id: product.id, after });
     const writes = (async () => {
-      for (let i = 0; i < 5; i++) await gqlOk(a.url, ADJUST, { id: product.id, d: -1 }, admin.token);
+      for (let i = 0; i < 5; i++) await gqlOk(a().url, ADJUST, { id: product.id, d: -1 }, admin.token);
     })();
     await writes;
     await waitFor(() => first.events.length === 8 && resumed.events.length === 7, 5000, 'replay + live');
@@ -88,16 +71,16 @@ describe('the durable event log', () => {
   });
 
   it('takes `connectionParams.lastEventId` as the `after` of every subscription on the connection', async () => {
-    const alice = await makeUser(a);
-    const product = await makeProduct(a, [{ size: '9', color: 'black', stock: 50 }]);
-    const watcher = collect(ws(a), 'subscription { inventoryUpdate { eventId productId stockChange } }');
+    const alice = await makeUser(a());
+    const product = await makeProduct(a(), [{ size: '9', color: 'black', stock: 50 }]);
+    const watcher = collect(ws(a()), 'subscription { inventoryUpdate { eventId productId stockChange } }');
     await sleep(300);
-    await gqlOk(a.url, ADJUST, { id: product.id, d: -2 }, admin.token);
+    await gqlOk(a().url, ADJUST, { id: product.id, d: -2 }, admin.token);
     await waitFor(() => watcher.events.some((e) => e.inventoryUpdate.productId === product.id), 5000, 'first event');
     const lastEventId = watcher.events.find((e) => e.inventoryUpdate.productId === product.id)!.inventoryUpdate.eventId;
-    await gqlOk(a.url, ADJUST, { id: product.id, d: 3 }, admin.token);
-    await gqlOk(a.url, 'mutation($id: ID!) { addToCart(productId: $id, variant: { size: "9", color: "black" }, quantity: 1) { itemCount } }', { id: product.id }, alice.token);
-    const c = ws(b, alice.token, { lastEventId });
+    await gqlOk(a().url, ADJUST, { id: product.id, d: 3 }, admin.token);
+    await gqlOk(a().url, 'mutation($id: ID!) { addToCart(productId: $id, variant: { size: "9", color: "black" }, quantity: 1) { itemCount } }', { id: product.id }, alice.token);
+    const c = ws(b(), alice.token, { lastEventId });
     const inv = collect(c, 'subscription($p: [ID!]) { inventoryUpdate(productIds: $p) { eventId stockChange } }', { p: [product.id] });
     const cart = collect(c, 'subscription { cartUpdated { eventId action cart { itemCount } } }');
     await waitFor(() => inv.events.length === 1 && cart.events.length === 1, 5000, 'replays on one connection');
@@ -107,19 +90,19 @@ describe('the durable event log', () => {
   });
 
   it('replays only what the subscriber is entitled to now', async () => {
-    const alice = await makeUser(a);
-    const bob = await makeUser(a);
+    const alice = await makeUser(a());
+    const bob = await makeUser(a());
     const base = { orderNumber: 'ORD-2026-000777', statusHistory: [], estimatedDelivery: null, tracking: null, timestamp: new Date().toISOString() };
-    const before = (await logRows(a)).at(-1)!.payload.eventId as string;
-    await raiseEvent(a, 'order_status_update', { ...base, orderId: 'alice-1', status: 'confirmed' }, { userId: alice.id });
-    await raiseEvent(a, 'order_status_update', { ...base, orderId: 'bob-1', status: 'confirmed' }, { userId: bob.id });
-    await raiseEvent(a, 'order_status_update', { ...base, orderId: 'alice-2', status: 'shipped' }, { userId: alice.id });
-    await waitFor(async () => (await logRows(a, 'order_status_update')).length >= 3, 5000, 'logged');
+    const before = (await logRows(a())).at(-1)!.payload.eventId as string;
+    await raiseEvent(a(), 'order_status_update', { ...base, orderId: 'alice-1', status: 'confirmed' }, { userId: alice.id });
+    await raiseEvent(a(), 'order_status_update', { ...base, orderId: 'bob-1', status: 'confirmed' }, { userId: bob.id });
+    await raiseEvent(a(), 'order_status_update', { ...base, orderId: 'alice-2', status: 'shipped' }, { userId: alice.id });
+    await waitFor(async () => (await logRows(a(), 'order_status_update')).length >= 3, 5000, 'logged');
     const q = 'subscription($after: String) { orderStatusUpdate(after: $after) { orderId status } }';
-    const sa = collect(ws(b, alice.token), q, { after: before });
-    const sb = collect(ws(b, bob.token), q, { after: before });
-    const anon = collect(ws(b), q, { after: before });
-    const customer = collect(ws(b, alice.token), 'subscription($after: String) { newOrder(after: $after) { orderId } }', { after: before });
+    const sa = collect(ws(b(), alice.token), q, { after: before });
+    const sb = collect(ws(b(), bob.token), q, { after: before });
+    const anon = collect(ws(b()), q, { after: before });
+    const customer = collect(ws(b(), alice.token), 'subscription($after: String) { newOrder(after: $after) { orderId } }', { after: before });
     await waitFor(() => sa.events.length === 2 && sb.events.length === 1, 5000, 'own replays');
     await waitFor(() => anon.errors.length === 1 && customer.errors.length === 1, 5000, 'refusals');
     await sleep(300);
@@ -130,46 +113,46 @@ describe('the durable event log', () => {
   });
 
   it('ends a subscription with RESYNC_REQUIRED (next, then complete) for an unknown or future id', async () => {
-    const product = await makeProduct(a, [{ size: '9', color: 'black', stock: 5 }]);
+    const product = await makeProduct(a(), [{ size: '9', color: 'black', stock: 5 }]);
     for (const after of ['not-an-id', '-1', '9999999999999999', '12abc']) {
-      const sub = collect(ws(a), STOCK_SUB, { id: product.id, after });
+      const sub = collect(ws(a()), STOCK_SUB, { id: product.id, after });
       await waitFor(() => sub.completed, 5000, `completion for ${after}`);
       expect(sub.events).toEqual([]);
       expect(sub.errors).toHaveLength(1);
       expect((sub.errors[0] as any)[0].extensions.code).toBe('RESYNC_REQUIRED');
     }
     // Through graphql's own subscribe path too (a fragment keeps it out of the fan-out engine).
-    const viaFragment = collect(ws(a), 'subscription($id: ID!) { ...F } fragment F on Subscription { productStockUpdate(productId: $id, after: "nope") { stock } }', { id: product.id });
+    const viaFragment = collect(ws(a()), 'subscription($id: ID!) { ...F } fragment F on Subscription { productStockUpdate(productId: $id, after: "nope") { stock } }', { id: product.id });
     await waitFor(() => viaFragment.completed, 5000, 'completion (fragment)');
     expect(JSON.stringify(viaFragment.errors)).toContain('RESYNC_REQUIRED');
   });
 
   it('raises nothing for a change that rolls back', async () => {
-    const product = await makeProduct(a, [{ size: '9', color: 'black', stock: 1 }]);
-    const watcher = collect(ws(b), STOCK_SUB, { id: product.id });
+    const product = await makeProduct(a(), [{ size: '9', color: 'black', stock: 1 }]);
+    const watcher = collect(ws(b()), STOCK_SUB, { id: product.id });
     await sleep(300);
-    const before = await logRows(a, 'product_stock_update');
-    const refused = await gql(a.url, ADJUST, { id: product.id, d: -5 }, admin.token);
+    const before = await logRows(a(), 'product_stock_update');
+    const refused = await gql(a().url, ADJUST, { id: product.id, d: -5 }, admin.token);
     expect(refused.errors?.[0].extensions?.code).toBe('INSUFFICIENT_STOCK');
-    const alice = await makeUser(a);
-    await gqlOk(a.url, 'mutation($id: ID!) { addToCart(productId: $id, variant: { size: "9", color: "black" }, quantity: 1) { itemCount } }', { id: product.id }, alice.token);
-    await gqlOk(a.url, ADJUST, { id: product.id, d: -1 }, admin.token);
-    const failed = await gql(a.url, 'mutation { checkout(input: { shippingAddress: { name: "A", line1: "1 St", city: "C", postalCode: "1", country: "NL" } }) { id } }', {}, alice.token);
+    const alice = await makeUser(a());
+    await gqlOk(a().url, 'mutation($id: ID!) { addToCart(productId: $id, variant: { size: "9", color: "black" }, quantity: 1) { itemCount } }', { id: product.id }, alice.token);
+    await gqlOk(a().url, ADJUST, { id: product.id, d: -1 }, admin.token);
+    const failed = await gql(a().url, 'mutation { checkout(input: { shippingAddress: { name: "A", line1: "1 St", city: "C", postalCode: "1", country: "NL" } }) { id } }', {}, alice.token);
     expect(failed.errors?.[0].extensions?.code).toBe('INSUFFICIENT_STOCK');
     await waitFor(() => watcher.events.length === 1, 5000, 'the one committed change');
     await sleep(500);
     expect(watcher.events.map((e) => e.productStockUpdate.stockChange)).toEqual([-1]);
-    const after = (await logRows(a, 'product_stock_update')).filter((r) => !before.some((x) => x.id === r.id));
+    const after = (await logRows(a(), 'product_stock_update')).filter((r) => !before.some((x) => x.id === r.id));
     expect(after.map((r) => r.payload.stockChange)).toEqual([-1]);
-    expect((await logRows(a, 'new_order')).filter((r) => r.payload.customer.id === alice.id)).toEqual([]);
+    expect((await logRows(a(), 'new_order')).filter((r) => r.payload.customer.id === alice.id)).toEqual([]);
   });
 
   it('concurrent writers on two instances: readers resuming at random points never miss or repeat', async () => {
-    const product = await makeProduct(a, [{ size: '9', color: 'black', stock: 1000 }]);
-    const live = collect(ws(a), STOCK_SUB, { id: product.id });
+    const product = await makeProduct(a(), [{ size: '9', color: 'black', stock: 1000 }]);
+    const live = collect(ws(a()), STOCK_SUB, { id: product.id });
     await sleep(300);
     const writers = Array.from({ length: 6 }, (_, w) => (async () => {
-      for (let i = 0; i < 10; i++) await gqlOk(w % 2 ? b.url : a.url, ADJUST, { id: product.id, d: -1 }, admin.token);
+      for (let i = 0; i < 10; i++) await gqlOk(w % 2 ? b().url : a().url, ADJUST, { id: product.id, d: -1 }, admin.token);
     })());
     // Readers join while the writers run, each resuming from whatever it saw last.
     const readers: Array<ReturnType<typeof collect>> = [];
@@ -177,11 +160,11 @@ describe('the durable event log', () => {
       await sleep(40 + Math.floor(Math.random() * 60));
       const seen = live.events.map((e) => e.productStockUpdate.eventId);
       const after = seen.length ? seen[Math.floor(Math.random() * seen.length)] : undefined;
-      readers.push(Object.assign(collect(ws(r % 2 ? a : b), STOCK_SUB, { id: product.id, after }), { after }));
+      readers.push(Object.assign(collect(ws(r % 2 ? a() : b()), STOCK_SUB, { id: product.id, after }), { after }));
     }
     await Promise.all(writers);
     await waitFor(() => live.events.length === 60, 10_000, 'sixty live events');
-    const logged = (await logRows(a, 'product_stock_update')).filter((r) => r.route.productId === product.id).map((r) => r.payload.eventId as string);
+    const logged = (await logRows(a(), 'product_stock_update')).filter((r) => r.route.productId === product.id).map((r) => r.payload.eventId as string);
     expect(logged).toHaveLength(60);
     expect(ids(live.events, 'productStockUpdate')).toEqual(logged);
     for (const reader of readers as Array<ReturnType<typeof collect> & { after?: string }>) {
@@ -207,8 +190,7 @@ describe('retention', () => {
     try {
       const adminC = await makeAdmin(shop);
       const product = await makeProduct(shop, [{ size: '9', color: 'black', stock: 20 }]);
-      const c = wsClient(shop.wsUrl);
-      disposers.push(() => c.dispose());
+      const c = track(wsClient(shop.wsUrl));
       const live = collect(c, STOCK_SUB, { id: product.id });
       await sleep(300);
       await gqlOk(shop.url, ADJUST, { id: product.id, d: -1 }, adminC.token);
@@ -230,7 +212,7 @@ describe('retention', () => {
   it('answers RESYNC_REQUIRED when the log was pruned past `after` after the id was accepted', async () => {
     const databaseUrl = await createTestDatabase();
     const first = await startTestShop({ databaseUrl });
-    let second: Shop | undefined;
+    let second: TestShop | undefined;
     try {
       const adminC = await makeAdmin(first);
       const product = await makeProduct(first, [{ size: '9', color: 'black', stock: 20 }]);
@@ -244,8 +226,7 @@ describe('retention', () => {
       await c.connect();
       await c.query('delete from shop_events where id <= $1', [rows[1].id]);
       await c.end();
-      const ws2 = wsClient(second.wsUrl);
-      disposers.push(() => ws2.dispose());
+      const ws2 = track(wsClient(second.wsUrl));
       const sub = collect(ws2, STOCK_SUB, { id: product.id, after: rows[0].payload.eventId });
       await waitFor(() => sub.completed, 5000, 'completion');
       expect(sub.events).toHaveLength(0);
@@ -258,7 +239,7 @@ describe('retention', () => {
   it('replays a stock event logged before `productVariant` existed, with the field null', async () => {
     const databaseUrl = await createTestDatabase();
     const first = await startTestShop({ databaseUrl });
-    let second: Shop | undefined;
+    let second: TestShop | undefined;
     try {
       const adminC = await makeAdmin(first);
       const product = await makeProduct(first, [{ size: '9', color: 'black', stock: 20 }]);
@@ -272,8 +253,7 @@ describe('retention', () => {
       await c.query(`update shop_events set payload = payload - 'productVariant' where id = $1`, [row.id]);
       await c.end();
       second = await startTestShop({ databaseUrl });
-      const ws2 = wsClient(second.wsUrl);
-      disposers.push(() => ws2.dispose());
+      const ws2 = track(wsClient(second.wsUrl));
       const before = formatId(Number(row.id) - 1);
       const sub = collect(ws2, 'subscription($id: ID!, $after: String) { productStockUpdate(productId: $id, after: $after) { eventId stock productVariant { id stock } } }', { id: product.id, after: before });
       await waitFor(() => sub.events.length + sub.errors.length > 0, 5000, 'the replayed event');

@@ -1,23 +1,15 @@
 import { serverAudits } from 'graphql-http';
 import request from 'supertest';
-import { startTestShop } from '../../support/shop';
+import { useShop } from '../../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
-
-beforeAll(async () => {
-  shop = await startTestShop({ redis: false });
-});
-afterAll(async () => {
-  await shop?.close();
-});
+const { shop } = useShop({ redis: false });
 
 /**
  * graphql-http's GraphQL-over-HTTP audit against the running server: one test per audit, so a
  * failing one names itself. Every MUST and SHOULD must pass; the MAY audits are optional and not run.
  */
 describe('GraphQL over HTTP (graphql-http audit)', () => {
-  const audits = serverAudits({ url: () => `${shop.url}/graphql` });
+  const audits = serverAudits({ url: () => `${shop().url}/graphql` });
 
   it('runs the whole audit (dozens of checks)', () => {
     expect(audits.length).toBeGreaterThan(50);
@@ -42,12 +34,12 @@ describe('status codes by response media type', () => {
   ];
   for (const [what, query, code] of refusals) {
     it(`answers ${what} 200 under application/json and 400 under application/graphql-response+json`, async () => {
-      const json = await request(shop.url).post('/graphql').set('Accept', 'application/json').send({ query });
+      const json = await request(shop().url).post('/graphql').set('Accept', 'application/json').send({ query });
       expect(json.status).toBe(200);
       expect(json.headers['content-type']).toMatch(/^application\/json/);
       expect(json.body.data).toBeUndefined();
       expect(json.body.errors[0].extensions.code).toBe(code);
-      const modern = await request(shop.url).post('/graphql').set('Accept', 'application/graphql-response+json').send({ query });
+      const modern = await request(shop().url).post('/graphql').set('Accept', 'application/graphql-response+json').send({ query });
       expect(modern.status).toBe(400);
       expect(modern.headers['content-type']).toMatch(/^application\/graphql-response\+json/);
       expect(JSON.parse(modern.text).errors[0].extensions.code).toBe(code);
@@ -56,20 +48,20 @@ describe('status codes by response media type', () => {
 
   it('keeps a variable coercion error 200 under application/json, 400 under the GraphQL media type', async () => {
     const body = { query: 'query($n: Int) { products(first: $n) { totalCount } }', variables: { n: 'ten' } };
-    expect((await request(shop.url).post('/graphql').set('Accept', 'application/json').send(body)).status).toBe(200);
-    expect((await request(shop.url).post('/graphql').set('Accept', 'application/graphql-response+json').send(body)).status).toBe(400);
+    expect((await request(shop().url).post('/graphql').set('Accept', 'application/json').send(body)).status).toBe(200);
+    expect((await request(shop().url).post('/graphql').set('Accept', 'application/graphql-response+json').send(body)).status).toBe(400);
   });
 
   it('serves a GET query with no content type and no preflight header; refuses a GET mutation with 405', async () => {
-    const get = await request(shop.url).get('/graphql').query({ query: '{ products(first: 1) { totalCount } }' }).set('Accept', 'application/graphql-response+json, application/json');
+    const get = await request(shop().url).get('/graphql').query({ query: '{ products(first: 1) { totalCount } }' }).set('Accept', 'application/graphql-response+json, application/json');
     expect(get.status).toBe(200);
     expect(JSON.parse(get.text).data.products.totalCount).toBe(0);
-    const mutation = await request(shop.url).get('/graphql').query({ query: 'mutation { clearCart { id } }' }).set('Accept', 'application/json');
+    const mutation = await request(shop().url).get('/graphql').query({ query: 'mutation { clearCart { id } }' }).set('Accept', 'application/json');
     expect(mutation.status).toBe(405);
   });
 
   it('refuses a text/plain POST with 415 and says why', async () => {
-    const res = await request(shop.url).post('/graphql').set('Content-Type', 'text/plain').send('{"query":"{ __typename }"}');
+    const res = await request(shop().url).post('/graphql').set('Content-Type', 'text/plain').send('{"query":"{ __typename }"}');
     expect(res.status).toBe(415);
     expect(res.body.errors[0].message).toMatch(/application\/json/);
   });

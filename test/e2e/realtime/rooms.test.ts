@@ -1,32 +1,25 @@
 import type { Socket } from 'socket.io-client';
 import { emitAck, recordSocket, socketV4, waitFor } from '../../support/clients';
 import { makeAdmin, makeProduct, makeUser, raiseEvent, type TestUser } from '../../support/fixtures';
-import { startTestShop } from '../../support/shop';
+import { useShop } from '../../support/use-shop';
 
-type Shop = Awaited<ReturnType<typeof startTestShop>>;
-let shop: Shop;
+const { shop, track } = useShop();
 let admin: TestUser;
 let alice: TestUser;
 let bob: TestUser;
 let productId: string;
-const sockets: Socket[] = [];
 
 const connect = async (token?: string) => {
-  const s = await socketV4(shop.url, token);
-  sockets.push(s);
+  const s = await socketV4(shop().url, token);
+  track(s);
   return s;
 };
 
 beforeAll(async () => {
-  shop = await startTestShop();
-  admin = await makeAdmin(shop);
-  alice = await makeUser(shop);
-  bob = await makeUser(shop);
-  productId = (await makeProduct(shop)).id;
-});
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await shop?.close();
+  admin = await makeAdmin(shop());
+  alice = await makeUser(shop());
+  bob = await makeUser(shop());
+  productId = (await makeProduct(shop())).id;
 });
 
 /** join_room with an ack, and the room_joined / room_join_error event that goes with it. */
@@ -90,8 +83,8 @@ describe('join_room rules', () => {
   it('joins the user room automatically on connect', async () => {
     const s = await connect(alice.token);
     const rec = recordSocket(s);
-    await shop.hub.publish('user_offline', { userId: 'x', timestamp: new Date().toISOString() });
-    await raiseEvent(shop, 'order_status_update', {
+    await shop().hub.publish('user_offline', { userId: 'x', timestamp: new Date().toISOString() });
+    await raiseEvent(shop(), 'order_status_update', {
       orderId: 'o1', orderNumber: 'ORD-2026-000001', status: 'shipped', statusHistory: [], estimatedDelivery: null, tracking: null,
       timestamp: new Date().toISOString(),
     }, { userId: alice.id });
