@@ -97,7 +97,7 @@ async function main() {
     child.send({ expect: total });
     const t0 = cpuUs();
     for (let e = 0; e < events; e++) {
-      const envelope = { e: names[e % names.length], p: null, r: {}, t: Date.now() - 5 };
+      const envelope = { name: names[e % names.length], payload: null, route: {}, at: Date.now() - 5 };
       for (const members of groups) {
         let written = 0;
         for (const s of members) {
@@ -115,7 +115,7 @@ async function main() {
 
   // The call alone, in a tight loop: ns per event per group.
   const calls = 1_000_000;
-  const envelopes = names.map((e) => ({ e, p: null, r: {}, t: Date.now() }));
+  const envelopes = names.map((name) => ({ name, payload: null, route: {}, at: Date.now() }));
   const c0 = process.hrtime.bigint();
   for (let i = 0; i < calls; i++) metrics.delivered(i & 1 ? 'graphql-ws' : 'socket.io', envelopes[i % envelopes.length], 1);
   const callNs = Number(process.hrtime.bigint() - c0) / calls;

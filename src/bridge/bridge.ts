@@ -3,7 +3,7 @@ import {
   type DocumentNode, type GraphQLObjectType, type GraphQLSchema,
 } from 'graphql';
 import type { Server, Socket } from 'socket.io';
-import type { Envelope } from '../events/audience';
+import type { Envelope } from '../events/envelope';
 import { catalogue, eventList, type EventDefinition, type EventName, type PayloadOf } from '../events/catalogue';
 import { AppError, ErrorCode } from '../errors';
 import type { EventLog } from '../events/event-log';
@@ -87,7 +87,7 @@ export async function startBridge(io: Server, log: EventLog, schema: GraphQLSche
   const formatted = new WeakMap<Envelope, unknown>();
   const formatOnce = (envelope: Envelope): unknown => {
     if (formatted.has(envelope)) return formatted.get(envelope);
-    const data = run(envelope.e, envelope);
+    const data = run(envelope.name, envelope);
     formatted.set(envelope, data);
     return data;
   };
@@ -99,7 +99,7 @@ export async function startBridge(io: Server, log: EventLog, schema: GraphQLSche
   const bridge: Bridge = {
     delivered: 0,
     replayed: 0,
-    format: (name, payload) => run(name, { e: name, p: payload, r: {}, t: Date.now() }),
+    format: (name, payload) => run(name, { name, payload, route: {}, at: Date.now() }),
     hold(socket) {
       held.set(socket.id, []);
       holdAt.set(socket.id, log.current());
@@ -116,12 +116,12 @@ export async function startBridge(io: Server, log: EventLog, schema: GraphQLSche
       // Whether the socket should get `e` now: it reaches one of the rooms (or everyone), and it
       // was not already delivered live before the hold.
       const reaches = (e: Envelope) => {
-        const def = catalogue[e.e as EventName];
+        const def = catalogue[e.name as EventName];
         if (!def?.durable) return false;
-        const to = def.audience.rooms(e.r);
+        const to = def.audience.rooms(e.route);
         const via = to === null ? [null] : to.filter((r) => want.has(r));
         if (!via.length) return false;
-        return !liveSince || e.i! > heldFrom || via.some((r) => e.i! <= liveSince(r));
+        return !liveSince || e.position! > heldFrom || via.some((r) => e.position! <= liveSince(r));
       };
       let missed: Envelope[];
       try {
@@ -139,11 +139,11 @@ export async function startBridge(io: Server, log: EventLog, schema: GraphQLSche
       let last = after;
       let n = 0;
       for (const e of [...missed, ...meanwhile]) {
-        if (e.i! <= last || !reaches(e)) continue;
+        if (e.position! <= last || !reaches(e)) continue;
         const data = formatOnce(e);
         if (data === undefined) continue;
-        last = e.i!;
-        socket.emit(e.e as never, data as never, (data as { eventId: string }).eventId as never);
+        last = e.position!;
+        socket.emit(e.name as never, data as never, (data as { eventId: string }).eventId as never);
         n++;
       }
       // Synchronously after the last replayed event: from here on the socket gets live events.
@@ -164,11 +164,11 @@ export async function startBridge(io: Server, log: EventLog, schema: GraphQLSche
     eventList.map((def) =>
       log.listen(def, (envelope) => {
         if (def.durable && held.size) for (const list of held.values()) list.push(envelope);
-        const rooms = def.audience.rooms(envelope.r);
+        const rooms = def.audience.rooms(envelope.route);
         if (!anyoneIn(rooms)) return;
         const data = def.durable ? formatOnce(envelope) : run(def.name, envelope);
         if (data === undefined) return;
-        const except = def.audience.exceptRooms?.(envelope.r) ?? [];
+        const except = def.audience.exceptRooms?.(envelope.route) ?? [];
         if (def.durable && held.size) except.push(REPLAYING);
         let target = rooms ? io.local.to(rooms) : io.local;
         if (except.length) target = target.except(except);

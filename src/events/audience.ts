@@ -1,34 +1,6 @@
 import { isAdmin, type Viewer } from '../auth/viewer';
+import type { Route } from './envelope';
 import { rooms } from './rooms';
-
-/**
- * Where an event goes, carried beside its payload through the pub/sub. Payloads hold only the
- * documented fields; routing facts that are not in them travel here.
- */
-export interface Route {
-  userId?: string;
-  productId?: string;
-  chatId?: string;
-  /** A user the event is not for (the typer of `user_typing`). */
-  exceptUserId?: string;
-}
-
-/** One published event as it crosses the pub/sub: plain JSON. */
-export interface Envelope<P = unknown> {
-  /** Socket.IO event name. */
-  e: string;
-  /** The payload, exactly the documented fields. */
-  p: P;
-  r: Route;
-  /** Publish time (ms since epoch), for latency measurement. */
-  t: number;
-  /** Durable events only: the position in the event log (the payload's `eventId`). */
-  i?: number;
-  /** Durable events, when tracing is on: the trace context of their publish (src/tracing.ts). */
-  x?: string;
-  /** Never on the wire: a subscription that must end with this error instead of a payload. */
-  error?: unknown;
-}
 
 export type SubscriptionArgs = Record<string, unknown>;
 

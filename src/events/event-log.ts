@@ -5,7 +5,7 @@ import { every, type Loop } from '../lib/every';
 import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { inSpan, openSpan, untraced, type OpenSpan } from '../tracing';
-import type { Envelope, Route } from './audience';
+import type { Envelope, Route } from './envelope';
 import type { EventHub } from './hub';
 import type { DraftEvent, Outbox } from './outbox';
 
@@ -209,13 +209,13 @@ export class EventLog {
         'update shop_event_state set last_id = last_id + ? returning last_id', [drafts.length]);
       const first = Number(last) - drafts.length + 1;
       const out: Envelope[] = drafts.map((d, i) => ({
-        e: d.name, p: { eventId: formatEventId(first + i), ...d.payload }, r: d.route, t: recorded[i], i: first + i,
-        ...(traces[i] ? { x: traces[i] } : {}),
+        name: d.name, payload: { eventId: formatEventId(first + i), ...d.payload }, route: d.route, at: recorded[i], position: first + i,
+        ...(traces[i] ? { trace: traces[i] } : {}),
       }));
       await query(tx,
         `insert into shop_events (id, name, payload, route, trace)
          select x.id, x.name, x.payload, x.route, x.trace from jsonb_to_recordset(?::jsonb) as x(id bigint, name text, payload jsonb, route jsonb, trace text)`,
-        [JSON.stringify(out.map((e) => ({ id: e.i, name: e.e, payload: e.p, route: e.r, trace: e.x ?? null })))]);
+        [JSON.stringify(out.map((e) => ({ id: e.position, name: e.name, payload: e.payload, route: e.route, trace: e.trace ?? null })))]);
       await tx.execute(`select pg_notify('shop_events', ?)`, [String(last)]);
       return out;
     }).catch((err: unknown) => {
@@ -240,7 +240,7 @@ export class EventLog {
 
   /** An event from the hub, the relay or a log read: delivered in position order, once. */
   private receive(e: Envelope): void {
-    const at = e.i;
+    const at = e.position;
     if (typeof at !== 'number') return;
     if (!this.started) {
       this.pending.set(at, e);
@@ -260,26 +260,26 @@ export class EventLog {
     for (const at of [...this.pending.keys()]) if (at <= this.position) this.pending.delete(at);
     let next: Envelope | undefined;
     while ((next = this.pending.get(this.position + 1))) {
-      this.pending.delete(next.i!);
+      this.pending.delete(next.position!);
       this.deliver(next);
     }
   }
 
   private deliver(e: Envelope): void {
-    this.position = e.i!;
+    this.position = e.position!;
     this.ring.push(e);
     // Trimmed in steps of a quarter, not per event (a splice moves the whole array).
     if (this.ring.length > RING_SIZE * 1.25) this.ring.splice(0, this.ring.length - RING_SIZE);
     this.stats.delivered++;
-    const set = this.listeners.get(e.e);
+    const set = this.listeners.get(e.name);
     if (!set) return;
     // With tracing on, this instance's delivery of the event is one span in the trace of its change.
-    inSpan(`deliver ${e.e}`, e.x, 'consumer', { 'shop.event': e.e, 'shop.event_id': e.i!, 'shop.listeners': set.size }, () => {
+    inSpan(`deliver ${e.name}`, e.trace, 'consumer', { 'shop.event': e.name, 'shop.event_id': e.position!, 'shop.listeners': set.size }, () => {
       for (const l of set) {
         try {
           l(e);
         } catch (err) {
-          this.opts.logger.error({ err, event: e.e }, 'event listener failed');
+          this.opts.logger.error({ err, event: e.name }, 'event listener failed');
         }
       }
     });
@@ -293,9 +293,9 @@ export class EventLog {
         for (;;) {
           const rows = await this.read(this.position, READ_PAGE);
           if (!rows.length) break;
-          if (rows[0].i! > this.position + 1) {
-            this.opts.logger.warn({ from: this.position + 1, to: rows[0].i! - 1 }, 'events pruned before this instance delivered them');
-            this.position = rows[0].i! - 1;
+          if (rows[0].position! > this.position + 1) {
+            this.opts.logger.warn({ from: this.position + 1, to: rows[0].position! - 1 }, 'events pruned before this instance delivered them');
+            this.position = rows[0].position! - 1;
           }
           this.stats.caughtUp += rows.length;
           for (const e of rows) this.receive(e);
@@ -316,7 +316,7 @@ export class EventLog {
     const rows = await query<{ id: string; name: string; payload: Record<string, unknown>; route: Route; trace: string | null; t: string }>(this.opts.orm.em.fork(),
       `select id, name, payload, route, trace, (extract(epoch from created_at) * 1000)::bigint as t
          from shop_events where id > ? order by id limit ?`, [after, limit]);
-    return rows.map((r) => ({ e: r.name, p: r.payload, r: r.route, t: Number(r.t), i: Number(r.id), ...(r.trace ? { x: r.trace } : {}) }));
+    return rows.map((r) => ({ name: r.name, payload: r.payload, route: r.route, at: Number(r.t), position: Number(r.id), ...(r.trace ? { trace: r.trace } : {}) }));
   }
 
   // ---------------------------------------------------------------- resume
@@ -343,7 +343,7 @@ export class EventLog {
   async since(after: number): Promise<Envelope[]> {
     const upTo = this.position;
     if (after >= upTo) return [];
-    const ringStart = this.ring.length ? this.ring[0].i! : upTo + 1;
+    const ringStart = this.ring.length ? this.ring[0].position! : upTo + 1;
     if (after + 1 >= ringStart) return this.fromRing(after, upTo);
     let read = this.reads.get(after);
     if (!read) {
@@ -354,10 +354,10 @@ export class EventLog {
           const page = await this.read(from, READ_PAGE);
           // Positions are gapless: a log that does not start right after `after` was pruned past it
           // after `resumePoint` let it through.
-          if (from === after && page[0]?.i !== after + 1) throw resyncRequired('the events after this id are past the retention');
+          if (from === after && page[0]?.position !== after + 1) throw resyncRequired('the events after this id are past the retention');
           if (!page.length) break;
-          for (const e of page) if (e.i! < ringStart) out.push(e);
-          from = page[page.length - 1].i!;
+          for (const e of page) if (e.position! < ringStart) out.push(e);
+          from = page[page.length - 1].position!;
           if (page.length < READ_PAGE) break;
         }
         return out;
@@ -365,13 +365,13 @@ export class EventLog {
       this.reads.set(after, read);
     }
     const older = await read;
-    const rest = this.fromRing(Math.max(after, older.length ? older[older.length - 1].i! : after), upTo);
+    const rest = this.fromRing(Math.max(after, older.length ? older[older.length - 1].position! : after), upTo);
     return [...older, ...rest];
   }
 
   private fromRing(after: number, upTo: number): Envelope[] {
     if (!this.ring.length) return [];
-    const start = this.ring[0].i!;
+    const start = this.ring[0].position!;
     const from = Math.max(0, after + 1 - start);
     const to = Math.min(this.ring.length, upTo - start + 1);
     return from < to ? this.ring.slice(from, to) : [];

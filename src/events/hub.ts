@@ -1,7 +1,7 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger';
-import type { Envelope, Route } from './audience';
+import type { Envelope, Route } from './envelope';
 import type { LiveEventName, PayloadOf } from './catalogue';
 
 /** The transport under the hub: Redis across instances, or in-process for a single one. */
@@ -147,7 +147,7 @@ export class EventHub {
    * While Redis is unreachable live signals are dropped (durable events go through the event log).
    */
   publish<K extends LiveEventName>(name: K, payload: PayloadOf<K>, route: Route = {}): void {
-    this.send(name, { e: name, p: payload, r: route, t: Date.now() });
+    this.send(name, { name, payload, route, at: Date.now() });
   }
 
   /** Sends a durable event the log already holds; the instances that miss it read it from the log. */
@@ -169,13 +169,13 @@ export class EventHub {
   private send(name: string, envelope: Envelope, rawTopic = false): void {
     if (!this.backend.connected()) {
       this.dropped++;
-      this.byName.dropped.set(envelope.e, (this.byName.dropped.get(envelope.e) ?? 0) + 1);
+      this.byName.dropped.set(envelope.name, (this.byName.dropped.get(envelope.name) ?? 0) + 1);
       return;
     }
     this.published++;
-    this.byName.published.set(envelope.e, (this.byName.published.get(envelope.e) ?? 0) + 1);
+    this.byName.published.set(envelope.name, (this.byName.published.get(envelope.name) ?? 0) + 1);
     this.backend.publish(rawTopic ? name : this.topic(name), envelope).catch((err) => {
-      this.logger.error({ err, event: envelope.e }, 'event publish failed');
+      this.logger.error({ err, event: envelope.name }, 'event publish failed');
     });
   }
 
@@ -193,12 +193,12 @@ export class EventHub {
    * on `onSignal`). Signals are not events: no bridge or subscription ever delivers them to clients.
    */
   signal(channel: string, message: unknown): void {
-    this.send(this.signalTopic(channel), { e: channel, p: message, r: {}, t: Date.now() }, true);
+    this.send(this.signalTopic(channel), { name: channel, payload: message, route: {}, at: Date.now() }, true);
   }
 
   /** Listens to one internal channel; resolves once the pub/sub subscription is live. */
   onSignal(channel: string, listener: (message: unknown) => void): Promise<() => void> {
-    return this.listen(this.signalTopic(channel), (m) => listener(m.p));
+    return this.listen(this.signalTopic(channel), (m) => listener(m.payload));
   }
 
   private async listen(topic: string, listener: Listener): Promise<() => void> {

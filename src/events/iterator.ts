@@ -1,4 +1,4 @@
-import type { Envelope } from './audience';
+import type { Envelope } from './envelope';
 
 export interface IteratorSource {
   /** Starts listening; resolves to the function that stops. */
@@ -24,9 +24,9 @@ export function envelopeIterator(source: IteratorSource, accept: (e: Envelope) =
   const held: Envelope[] = [];
   const push = (m: Envelope) => {
     if (done || !accept(m)) return;
-    if (m.i !== undefined) {
-      if (m.i <= last) return;
-      last = m.i;
+    if (m.position !== undefined) {
+      if (m.position <= last) return;
+      last = m.position;
     }
     if (wake) {
       const w = wake;

@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { query } from '../db/raw';
 import { traceContext } from '../tracing';
-import type { Route } from './audience';
+import type { Route } from './envelope';
 import type { DraftOf, DurableEventName } from './catalogue';
 
 /** A durable event before the log gives it its position. */

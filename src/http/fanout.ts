@@ -5,7 +5,8 @@ import {
 import { WebSocket } from 'ws';
 import type { Viewer } from '../auth/viewer';
 import { checkAccess, subscriptionTarget } from '../events/access';
-import type { Envelope, SubscriptionArgs } from '../events/audience';
+import type { SubscriptionArgs } from '../events/audience';
+import type { Envelope } from '../events/envelope';
 import { eventList, type EventDefinition } from '../events/catalogue';
 import type { EventLog } from '../events/event-log';
 import { AppError, ErrorCode } from '../errors';
@@ -156,10 +157,10 @@ export class FanoutEngine {
       return;
     }
     for (const e of events) {
-      if (e.e !== group.def.name || e.i! <= member.last || !group.def.audience.accepts(e.r, group.viewer, group.args)) continue;
+      if (e.name !== group.def.name || e.position! <= member.last || !group.def.audience.accepts(e.route, group.viewer, group.args)) continue;
       const json = this.result(group, e);
       if (json === null) continue;
-      member.last = e.i!;
+      member.last = e.position!;
       this.write(member, json);
       this.replayed++;
     }
@@ -224,10 +225,10 @@ export class FanoutEngine {
   }
 
   private deliver(group: Group, envelope: Envelope): void {
-    if (!group.members.size || !group.def.audience.accepts(envelope.r, group.viewer, group.args)) return;
+    if (!group.members.size || !group.def.audience.accepts(envelope.route, group.viewer, group.args)) return;
     const json = this.result(group, envelope);
     if (json === null) return;
-    const at = envelope.i;
+    const at = envelope.position;
     let written = 0;
     for (const m of group.members) {
       if (m.held) {

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Envelope } from '../events/audience';
+import type { Envelope } from '../events/envelope';
 import { catalogue, type EventName } from '../events/catalogue';
 
 export type Transport = 'socket.io' | 'graphql-ws';
@@ -195,7 +195,7 @@ export class ShopMetrics {
    * rooms: its lag from the commit (`envelope.t`) to now.
    */
   delivered(transport: Transport, envelope: Envelope, messages: number): void {
-    this.deliveries.record(transport, envelope.e, Math.max(0, Date.now() - envelope.t) / 1000, messages);
+    this.deliveries.record(transport, envelope.name, Math.max(0, Date.now() - envelope.at) / 1000, messages);
   }
 
   rateLimited(transport: Transport): void {

@@ -1,11 +1,22 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
 import { checkAccess, subscriptionTarget } from '../events/access';
-import type { Envelope, SubscriptionArgs } from '../events/audience';
+import type { SubscriptionArgs } from '../events/audience';
+import type { Envelope } from '../events/envelope';
 import { eventList, type EventDefinition } from '../events/catalogue';
 import { envelopeIterator } from '../events/iterator';
 import type { GqlContext } from '../schema/context';
 
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * The value of every subscription field: the envelope's payload, or the error it carries. The schema
+ * also installs it as the field's plain resolver (src/schema/build-schema.ts), bypassing
+ * type-graphql's asynchronous wrapper.
+ */
+export function subscriptionPayload(root: Envelope): unknown {
+  if (root.error) throw root.error;
+  return root.payload;
+}
 
 /**
  * One subscription field per catalogue entry, generated from the entry: the access rule is
@@ -16,10 +27,7 @@ const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 function subscriptionResolver(def: EventDefinition): Function {
   const cls = { [`${pascal(def.field)}Subscription`]: class {} }[`${pascal(def.field)}Subscription`];
   const proto = cls.prototype as Record<string, unknown>;
-  proto[def.field] = (root: Envelope) => {
-    if (root.error) throw root.error;
-    return root.p;
-  };
+  proto[def.field] = subscriptionPayload;
   const descriptor = Object.getOwnPropertyDescriptor(proto, def.field)!;
   Reflect.defineMetadata('design:paramtypes', [Object, ...def.args.map(() => Object)], proto, def.field);
   Reflect.defineMetadata('design:returntype', Object, proto, def.field);
@@ -32,7 +40,7 @@ function subscriptionResolver(def: EventDefinition): Function {
       const a = args as SubscriptionArgs;
       await checkAccess(subscriptionTarget(def, ctx.viewer, a), ctx.viewer, ctx.services);
       const { log } = ctx.services;
-      const accept = (m: Envelope) => def.audience.accepts(m.r, ctx.viewer, a);
+      const accept = (m: Envelope) => def.audience.accepts(m.route, ctx.viewer, a);
       const listen = (l: (m: Envelope) => void) => log.listen(def, l);
       const after = def.durable ? (a.after ?? ctx.lastEventId) : null;
       if (after == null) return envelopeIterator({ listen }, accept);
@@ -42,11 +50,11 @@ function subscriptionResolver(def: EventDefinition): Function {
       } catch (err) {
         // The subscription ends with the error as its one result (`next`, then `complete`).
         return (async function* ending() {
-          yield { e: def.name, p: null, r: {}, t: Date.now(), error: err } as Envelope;
+          yield { name: def.name, payload: null, route: {}, at: Date.now(), error: err } satisfies Envelope;
         })();
       }
       return envelopeIterator({
-        listen, after: at, replay: async () => (await log.since(at)).filter((m) => m.e === def.name),
+        listen, after: at, replay: async () => (await log.since(at)).filter((m) => m.name === def.name),
       }, accept);
     },
   })(proto, def.field, descriptor);

@@ -10,7 +10,7 @@ import { ReviewResolver } from '../resolvers/review.resolver';
 import { SupportResolver } from '../resolvers/support.resolver';
 import { WishlistResolver } from '../resolvers/wishlist.resolver';
 import { ProductResolver } from '../resolvers/product.resolver';
-import { subscriptionResolvers } from '../resolvers/subscription.resolver';
+import { subscriptionPayload, subscriptionResolvers } from '../resolvers/subscription.resolver';
 import { UserResolver } from '../resolvers/user.resolver';
 import { authChecker } from './auth-checker';
 
@@ -24,10 +24,7 @@ let cached: Promise<GraphQLSchema> | undefined;
 function resolvePayloadsSynchronously(schema: GraphQLSchema): GraphQLSchema {
   const fields = schema.getSubscriptionType()?.getFields() ?? {};
   for (const field of Object.values(fields)) {
-    field.resolve = (envelope: { p: unknown; error?: unknown }) => {
-      if (envelope.error) throw envelope.error;
-      return envelope.p;
-    };
+    field.resolve = subscriptionPayload;
   }
   return schema;
 }

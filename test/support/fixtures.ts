@@ -1,4 +1,4 @@
-import type { Route } from '../../src/events/audience';
+import type { Route } from '../../src/events/envelope';
 import type { DraftOf, DurableEventName } from '../../src/events/catalogue';
 import type { DraftEvent } from '../../src/events/outbox';
 import { Role } from '../../src/entities/user.entity';
