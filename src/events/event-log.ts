@@ -85,7 +85,9 @@ export class EventLog {
 
   /** Subscribes to the hub, takes the current position, and starts the relay, the poll and the pruning. */
   async start(): Promise<void> {
-    this.offHub = await this.opts.hub.onDurable((m) => this.receive(m));
+    this.offHub = await this.opts.hub.onDurable((batch) => {
+      for (const e of batch) this.receive(e);
+    });
     this.opts.hub.onReconnect(() => void this.catchUp());
     const s = await this.readState(true);
     this.position = s.lastId;
@@ -228,10 +230,8 @@ export class EventLog {
     }
     this.stats.relayed += envelopes.length;
     this.fault('after-relay');
-    for (const e of envelopes) {
-      this.opts.hub.sendDurable(e);
-      this.receive(e);
-    }
+    this.opts.hub.sendDurable(envelopes);
+    for (const e of envelopes) this.receive(e);
     for (const span of spans) span.end();
     return facts === RELAY_BATCH ? 'full' : 'some';
   }

@@ -6,8 +6,9 @@ import type { LiveEventName, PayloadOf } from './catalogue';
 
 /** The transport under the hub: Redis across instances, or in-process for a single one. */
 export interface PubSubBackend {
-  publish(topic: string, message: Envelope): Promise<void>;
-  subscribe(topic: string, onMessage: (message: Envelope) => void): Promise<number>;
+  /** `message` is plain JSON: an envelope, or (the durable topic) a batch of them. */
+  publish(topic: string, message: unknown): Promise<void>;
+  subscribe(topic: string, onMessage: (message: unknown) => void): Promise<number>;
   unsubscribe(id: number): void;
   /** Whether a publish now would reach the other instances (false while Redis is unreachable). */
   connected(): boolean;
@@ -17,11 +18,11 @@ export interface PubSubBackend {
 }
 
 export class MemoryBackend implements PubSubBackend {
-  private handlers = new Map<string, Map<number, (m: Envelope) => void>>();
+  private handlers = new Map<string, Map<number, (m: unknown) => void>>();
   private ids = new Map<number, string>();
   private next = 1;
 
-  async publish(topic: string, message: Envelope): Promise<void> {
+  async publish(topic: string, message: unknown): Promise<void> {
     const set = this.handlers.get(topic);
     if (!set) return;
     // Delivered on a later tick, as Redis would: a publisher never runs subscribers inline.
@@ -29,7 +30,7 @@ export class MemoryBackend implements PubSubBackend {
     setImmediate(() => targets.forEach((h) => h(message)));
   }
 
-  async subscribe(topic: string, onMessage: (m: Envelope) => void): Promise<number> {
+  async subscribe(topic: string, onMessage: (m: unknown) => void): Promise<number> {
     const id = this.next++;
     let set = this.handlers.get(topic);
     if (!set) this.handlers.set(topic, (set = new Map()));
@@ -83,11 +84,11 @@ export class RedisBackend implements PubSubBackend {
     this.pubsub = new RedisPubSub({ publisher: this.publisher, subscriber: this.subscriber });
   }
 
-  publish(topic: string, message: Envelope): Promise<void> {
+  publish(topic: string, message: unknown): Promise<void> {
     return this.pubsub.publish(topic, message);
   }
 
-  subscribe(topic: string, onMessage: (m: Envelope) => void): Promise<number> {
+  subscribe(topic: string, onMessage: (m: unknown) => void): Promise<number> {
     return this.pubsub.subscribe(topic, onMessage);
   }
 
@@ -119,7 +120,11 @@ export class RedisBackend implements PubSubBackend {
 
 type Listener = (message: Envelope) => void;
 
-/** The one channel every durable event crosses, in position order. */
+/**
+ * The one channel every durable event crosses, in position order: one message per relay batch (an
+ * array of envelopes), so that a busy shop's events cost one PUBLISH, one serialization and one
+ * parse per batch rather than per event.
+ */
 const DURABLE_TOPIC = 'durable';
 
 /**
@@ -127,7 +132,7 @@ const DURABLE_TOPIC = 'durable';
  * GraphQL subscribers and Socket.IO rooms want it; messages are then dispatched locally.
  */
 export class EventHub {
-  private listeners = new Map<string, Set<Listener>>();
+  private listeners = new Map<string, Set<(message: unknown) => void>>();
   private subscriptions = new Map<string, Promise<number>>();
   published = 0;
   /** Publishes skipped while the pub/sub was unreachable. */
@@ -147,17 +152,18 @@ export class EventHub {
    * While Redis is unreachable live signals are dropped (durable events go through the event log).
    */
   publish<K extends LiveEventName>(name: K, payload: PayloadOf<K>, route: Route = {}): void {
-    this.send(name, { name, payload, route, at: Date.now() });
+    const envelope: Envelope = { name, payload, route, at: Date.now() };
+    this.send(this.topic(name), envelope, [envelope]);
   }
 
-  /** Sends a durable event the log already holds; the instances that miss it read it from the log. */
-  sendDurable(envelope: Envelope): void {
-    this.send(DURABLE_TOPIC, envelope);
+  /** Sends durable events the log already holds, in one message; the instances that miss it read them from the log. */
+  sendDurable(envelopes: Envelope[]): void {
+    if (envelopes.length) this.send(this.topic(DURABLE_TOPIC), envelopes, envelopes);
   }
 
-  /** Listens to the durable events on this instance (the event log orders them). */
-  onDurable(listener: Listener): Promise<() => void> {
-    return this.on(DURABLE_TOPIC, listener);
+  /** Listens to the durable events on this instance, a relay batch at a time (the event log orders them). */
+  onDurable(listener: (batch: Envelope[]) => void): Promise<() => void> {
+    return this.listen(this.topic(DURABLE_TOPIC), (m) => listener(m as Envelope[]));
   }
 
   /** Calls back when the pub/sub connection comes back after an outage. */
@@ -165,23 +171,27 @@ export class EventHub {
     this.backend.onReady(cb);
   }
 
-  /** Publishes without waiting; skipped (and counted) while the pub/sub is unreachable. */
-  private send(name: string, envelope: Envelope, rawTopic = false): void {
-    if (!this.backend.connected()) {
-      this.dropped++;
-      this.byName.dropped.set(envelope.name, (this.byName.dropped.get(envelope.name) ?? 0) + 1);
+  /**
+   * Publishes one message without waiting; skipped while the pub/sub is unreachable. `events` are
+   * what it carries, counted by name (published or dropped).
+   */
+  private send(topic: string, message: unknown, events: Array<{ name: string }>): void {
+    const up = this.backend.connected();
+    const count = up ? this.byName.published : this.byName.dropped;
+    for (const e of events) count.set(e.name, (count.get(e.name) ?? 0) + 1);
+    if (!up) {
+      this.dropped += events.length;
       return;
     }
-    this.published++;
-    this.byName.published.set(envelope.name, (this.byName.published.get(envelope.name) ?? 0) + 1);
-    this.backend.publish(rawTopic ? name : this.topic(name), envelope).catch((err) => {
-      this.logger.error({ err, event: envelope.name }, 'event publish failed');
+    this.published += events.length;
+    this.backend.publish(topic, message).catch((err) => {
+      this.logger.error({ err, events: events.length, first: events[0]?.name }, 'event publish failed');
     });
   }
 
-  /** Listens to one event on this instance; resolves once the pub/sub subscription is live. */
+  /** Listens to one live signal on this instance; resolves once the pub/sub subscription is live. */
   on(name: string, listener: Listener): Promise<() => void> {
-    return this.listen(this.topic(name), listener);
+    return this.listen(this.topic(name), (m) => listener(m as Envelope));
   }
 
   private signalTopic(channel: string): string {
@@ -193,15 +203,15 @@ export class EventHub {
    * on `onSignal`). Signals are not events: no bridge or subscription ever delivers them to clients.
    */
   signal(channel: string, message: unknown): void {
-    this.send(this.signalTopic(channel), { name: channel, payload: message, route: {}, at: Date.now() }, true);
+    this.send(this.signalTopic(channel), message, [{ name: channel }]);
   }
 
   /** Listens to one internal channel; resolves once the pub/sub subscription is live. */
   onSignal(channel: string, listener: (message: unknown) => void): Promise<() => void> {
-    return this.listen(this.signalTopic(channel), (m) => listener(m.payload));
+    return this.listen(this.signalTopic(channel), listener);
   }
 
-  private async listen(topic: string, listener: Listener): Promise<() => void> {
+  private async listen(topic: string, listener: (message: unknown) => void): Promise<() => void> {
     let set = this.listeners.get(topic);
     if (!set) this.listeners.set(topic, (set = new Set()));
     set.add(listener);
@@ -214,7 +224,7 @@ export class EventHub {
     };
   }
 
-  private dispatch(topic: string, message: Envelope) {
+  private dispatch(topic: string, message: unknown) {
     const set = this.listeners.get(topic);
     if (!set) return;
     for (const l of set) {

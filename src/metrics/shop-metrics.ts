@@ -165,7 +165,7 @@ export class ShopMetrics {
     gauge('shop_event_log_position', 'Last event log position delivered on this instance (instances that lag show a lower one)', [], (g) => {
       g.set(sources.eventLog().position);
     });
-    counter('shop_events_published_total', 'Messages this instance published to the pub/sub, by event (internal: instance-to-instance signals)', ['event', 'kind'], (c) => {
+    counter('shop_events_published_total', 'Events this instance published to the pub/sub, by event (durable ones travel one message per relay batch; internal: instance-to-instance signals)', ['event', 'kind'], (c) => {
       for (const [event, n] of sources.hub().published) c.inc({ event, kind: kindOf(event) }, n);
     });
     counter('shop_events_dropped_total', 'Publishes skipped while the pub/sub was unreachable: live signals are lost, durable events still flow through the event log', ['event', 'kind'], (c) => {
