@@ -8,8 +8,12 @@ import type { Product, ProductConnection, ProductFilter } from '../schema/types/
 import { toCents, toMoney, type ServiceDeps } from './context';
 import type { Emit, FactKind } from '../events/outbox';
 import type { StockService } from './stock.service';
-import { connection, keysetPage, pageSize } from './pagination';
+import { connection, pageSize } from './pagination';
 import { id as idSchema, parseInput, variantSchema } from './validation';
+import { productExists, productIdPage, productPricing, repricing, variantIdOf, type Pricing } from '../db/queries/catalog';
+import { wishlistersOf } from '../db/queries/wishlists';
+
+export type { Pricing };
 
 const money = z.number().positive('must be positive').max(100000).refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, 'at most two decimals');
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
@@ -48,12 +52,6 @@ const filterSchema = z.object({
   inStock: z.boolean().nullish(),
 }).nullish();
 
-/** A product's effective price now, and the discount in it (src/db/functions/shop_price.sql). */
-export interface Pricing {
-  priceCents: number;
-  discount: number;
-}
-
 /** Sizes in numeric order where they are numbers ('8' before '10'), then colour. */
 export const compareVariants = (a: { size: string; color: string }, b: { size: string; color: string }) =>
   a.size.localeCompare(b.size, 'en', { numeric: true }) || a.color.localeCompare(b.color);
@@ -84,13 +82,7 @@ export class CatalogService {
 
   /** The effective price and discount per product id, as the database defines them. */
   async pricing(em: EntityManager, productIds: string[]): Promise<Map<string, Pricing>> {
-    if (!productIds.length) return new Map();
-    const rows = await em.execute<Array<{ id: string; price: number; discount: number }>>(
-      `select id::text as id, shop_price(id, price_cents) as price, shop_discount(id) as discount
-         from products where id in (${productIds.map(() => '?').join(',')})`,
-      productIds,
-    );
-    return new Map(rows.map((r) => [String(r.id), { priceCents: Number(r.price), discount: Number(r.discount) }]));
+    return productPricing(em, productIds);
   }
 
   private view(p: ProductEntity, pricing: Pricing): Product {
@@ -130,11 +122,11 @@ export class CatalogService {
     if (this.known.has(id)) return true;
     let read = this.checking.get(id);
     if (!read) {
-      read = this.deps.orm.em.fork().execute('select 1 from products where id = ?', [id])
-        .then((rows) => {
-          if (rows.length && this.known.size >= KNOWN_PRODUCTS_MAX) this.known.clear();
-          if (rows.length) this.known.add(id);
-          return rows.length > 0;
+      read = productExists(this.deps.orm.em.fork(), id)
+        .then((found) => {
+          if (found && this.known.size >= KNOWN_PRODUCTS_MAX) this.known.clear();
+          if (found) this.known.add(id);
+          return found;
         })
         .finally(() => this.checking.delete(id));
       this.checking.set(id, read);
@@ -146,42 +138,16 @@ export class CatalogService {
   async products(args: { first?: number | null; after?: string | null; filter?: ProductFilter | null }): Promise<ProductConnection> {
     const first = pageSize(args.first);
     const f = parseInput(filterSchema, args.filter ?? null, 'filter') ?? {};
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (f.search) {
-      where.push(`(p.name ilike ? or p.brand ilike ? or p.description ilike ?)`);
-      const like = `%${f.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-      params.push(like, like, like);
-    }
-    if (f.category) { where.push('lower(p.category) = lower(?)'); params.push(f.category); }
-    if (f.brand) { where.push('lower(p.brand) = lower(?)'); params.push(f.brand); }
-    if (f.size || f.color || f.inStock != null) {
-      const cond: string[] = ['v.product_id = p.id'];
-      const condParams: unknown[] = [];
-      if (f.size) { cond.push('v.size = ?'); condParams.push(f.size); }
-      if (f.color) { cond.push('lower(v.color) = lower(?)'); condParams.push(f.color); }
-      const matching = `select 1 from product_variants v where ${cond.join(' and ')}`;
-      if (f.inStock === true) {
-        where.push(`exists (${matching} and v.stock > 0)`); params.push(...condParams);
-      } else if (f.inStock === false) {
-        where.push(`exists (${matching}) and not exists (${matching} and v.stock > 0)`); params.push(...condParams, ...condParams);
-      } else {
-        where.push(`exists (${matching})`); params.push(...condParams);
-      }
-    }
-    const eff = 'shop_price(p.id, p.price_cents)';
-    if (f.minPrice != null) { where.push(`${eff} >= ?`); params.push(toCents(f.minPrice)); }
-    if (f.maxPrice != null) { where.push(`${eff} <= ?`); params.push(toCents(f.maxPrice)); }
     const em = this.deps.orm.em.fork();
-    const { rows, totalCount } = await keysetPage<{ id: string }>(em, {
-      select: 'select p.id from products p', countFrom: 'from products p', alias: 'p', where, params, order: 'asc', first, after: args.after,
-    });
-    const ids = rows.slice(0, first).map((r) => String(r.id));
+    const { ids, fetched, totalCount } = await productIdPage(em, {
+      search: f.search, category: f.category, brand: f.brand, size: f.size, color: f.color, inStock: f.inStock,
+      minCents: f.minPrice != null ? toCents(f.minPrice) : null, maxCents: f.maxPrice != null ? toCents(f.maxPrice) : null,
+    }, { first, after: args.after });
     const entities = ids.length ? await em.find(ProductEntity, { id: { $in: ids } }, { populate: ['variants'] }) : [];
     const byId = new Map(entities.map((p) => [p.id, p]));
     const ordered = ids.map((i) => byId.get(i)!).filter(Boolean);
     const nodes = await this.views(em, ordered);
-    return connection(nodes, (n) => n.createdAt, { first, fetched: rows.length, after: args.after, totalCount });
+    return connection(nodes, (n) => n.createdAt, { first, fetched, after: args.after, totalCount });
   }
 
   /** Admin: a product with its variants and their stock. */
@@ -231,11 +197,10 @@ export class CatalogService {
         tx.create(VariantEntity, { product: p, size: v.size, color: v.color, stock: v.stock, sku: v.sku ?? this.sku(p, v) });
       }
       // The effective prices before and after (the row still holds the old price until the flush).
-      const [price] = await tx.execute<Array<{ old: number; new: number; discount: number }>>(
-        'select shop_price(?, ?) as old, shop_price(?, ?) as new, shop_discount(?) as discount', [p.id, oldCents, p.id, p.priceCents, p.id]);
-      pricing = { priceCents: Number(price.new), discount: Number(price.discount) };
-      if (pricing.priceCents < Number(price.old)) {
-        await this.priceDrop.record(tx, { productId: p.id, productName: p.name, oldCents: Number(price.old), newCents: pricing.priceCents });
+      const price = await repricing(tx, p.id, oldCents, p.priceCents);
+      pricing = { priceCents: price.newCents, discount: price.discount };
+      if (pricing.priceCents < price.oldCents) {
+        await this.priceDrop.record(tx, { productId: p.id, productName: p.name, oldCents: price.oldCents, newCents: pricing.priceCents });
       }
       return p;
     }).catch((err) => {
@@ -263,14 +228,12 @@ export class CatalogService {
 
   /** The variant id of a product's size/colour, or NOT_FOUND. */
   async variantId(em: EntityManager, productId: string, v: { size: string; color: string }): Promise<string> {
-    const rows = await em.execute<Array<{ id: string }>>(
-      'select id from product_variants where product_id = ? and size = ? and color = ?', [productId, v.size, v.color]);
-    if (!rows.length) {
-      const exists = await em.execute('select 1 from products where id = ?', [productId]);
-      if (!exists.length) throw notFound('Product', productId);
+    const variantId = await variantIdOf(em, productId, v);
+    if (variantId === null) {
+      if (!(await productExists(em, productId))) throw notFound('Product', productId);
       throw notFound(`Variant ${v.size}/${v.color}`, productId);
     }
-    return String(rows[0].id);
+    return variantId;
   }
 
   /**
@@ -280,13 +243,12 @@ export class CatalogService {
   async raisePriceDrop(drop: PriceDrop, emit: Emit, em: EntityManager, timestamp: string): Promise<void> {
     const { productId, productName, oldCents, newCents } = drop;
     if (newCents >= oldCents) return;
-    const users = await em.execute<Array<{ user_id: string }>>(
-      `select distinct w.user_id from wishlist_items i join wishlists w on w.id = i.wishlist_id where i.product_id = ?`, [productId]);
+    const users = await wishlistersOf(em, productId);
     const pct = Math.round(((oldCents - newCents) / oldCents) * 10000) / 100;
-    for (const u of users) {
+    for (const userId of users) {
       emit('price_drop_alert', {
         productId, productName, oldPrice: toMoney(oldCents), newPrice: toMoney(newCents), discountPercentage: pct, timestamp,
-      }, { userId: String(u.user_id) });
+      }, { userId });
     }
   }
 

@@ -1,5 +1,7 @@
 import { nowIso, toMoney, type ServiceDeps } from './context';
 import type { PresenceService } from './presence/presence.service';
+import { countOpenSupportChats, todayOrders } from '../db/queries/dashboard';
+import { countPendingReviews } from '../db/queries/reviews';
 
 export type MetricName = 'ordersToday' | 'revenueToday' | 'activeConnections' | 'pendingReviews' | 'openSupportChats';
 
@@ -15,11 +17,6 @@ export interface DashboardView {
   openSupportChats: number;
   timestamp: string;
 }
-
-/** "Today" is the current UTC calendar day; cancelled and refunded orders do not count. */
-const TODAY_ORDERS_SQL = `select count(*)::int as n, coalesce(sum(total_cents), 0)::bigint as cents from orders
-  where created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'
-    and status not in ('cancelled', 'refunded')`;
 
 /** Changes within this window are published as one update per metric. */
 export const METRIC_COALESCE_MS = 250;
@@ -44,19 +41,19 @@ export class DashboardService {
     const out: Partial<Record<MetricName, number>> = {};
     const jobs: Array<Promise<void>> = [];
     if (want.has('ordersToday') || want.has('revenueToday')) {
-      jobs.push(em.execute<Array<{ n: number; cents: string | number }>>(TODAY_ORDERS_SQL).then(([r]) => {
-        if (want.has('ordersToday')) out.ordersToday = Number(r.n);
-        if (want.has('revenueToday')) out.revenueToday = toMoney(Number(r.cents));
+      jobs.push(todayOrders(em).then((r) => {
+        if (want.has('ordersToday')) out.ordersToday = r.count;
+        if (want.has('revenueToday')) out.revenueToday = toMoney(r.cents);
       }));
     }
     if (want.has('pendingReviews')) {
-      jobs.push(em.execute<Array<{ n: number }>>(`select count(*)::int as n from reviews where status = 'pending'`).then(([r]) => {
-        out.pendingReviews = Number(r.n);
+      jobs.push(countPendingReviews(em).then((n) => {
+        out.pendingReviews = n;
       }));
     }
     if (want.has('openSupportChats')) {
-      jobs.push(em.execute<Array<{ n: number }>>(`select count(*)::int as n from support_chats where status = 'open'`).then(([r]) => {
-        out.openSupportChats = Number(r.n);
+      jobs.push(countOpenSupportChats(em).then((n) => {
+        out.openSupportChats = n;
       }));
     }
     if (want.has('activeConnections')) {

@@ -9,6 +9,11 @@ import type { CatalogService, PriceDrop } from './catalog.service';
 import type { ServiceDeps } from './context';
 import { id as idSchema, parseInput } from './validation';
 import { every, type Loop } from '../lib/every';
+import { existingProductIds } from '../db/queries/catalog';
+import {
+  addSaleProducts, clearSaleProducts, endDueSales, endSale, insertSale, listSales, loadSales, lockSale, ordersWithSaleProducts,
+  pricesWithout, productsOfSale, productsOfSales, saleExists, startDueSales, updateSale,
+} from '../db/queries/flash-sales';
 
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
 const when = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone' }).transform((s) => new Date(s));
@@ -33,28 +38,6 @@ const updateSchema = z.object({
   endTime: when.nullish(),
   productIds: productIds.nullish(),
 });
-
-interface SaleRow {
-  id: string;
-  name: string;
-  description: string;
-  discount_percentage: number;
-  start_time: Date;
-  end_time: Date;
-  state: 'scheduled' | 'active' | 'ended';
-  started_at: Date | null;
-  ended_at: Date | null;
-  created_at: Date;
-  products: string[] | null;
-}
-
-const SALE_SELECT = `select fs.id, fs.name, fs.description, fs.discount_percentage, fs.start_time, fs.end_time, fs.state,
-    fs.started_at, fs.ended_at, fs.created_at,
-    coalesce(array_agg(fsp.product_id::text order by fsp.product_id) filter (where fsp.product_id is not null), '{}') as products
-  from flash_sales fs left join flash_sale_products fsp on fsp.flash_sale_id = fs.id`;
-
-const iso = (d: Date | string) => new Date(d).toISOString();
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 /**
  * Flash sales and their scheduler.
@@ -81,11 +64,11 @@ export class FlashSaleService {
 
   constructor(private deps: ServiceDeps, private catalog: CatalogService) {
     this.started = deps.outbox.define('flash_sales_started', async (fact, emit, em, at) => {
-      for (const s of await this.load(em, fact.ids)) emit('flash_sale_start', this.payload(s, 'start', at));
+      for (const s of await loadSales(em, fact.ids)) emit('flash_sale_start', this.payload(s, 'start', at));
       for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em, at);
     });
     this.ended = deps.outbox.define('flash_sales_ended', async (fact, emit, em, timestamp) => {
-      for (const s of await this.load(em, fact.ids)) {
+      for (const s of await loadSales(em, fact.ids)) {
         emit('flash_sale_end', this.payload(s, 'end', timestamp));
         const orders = await this.ordersDuring(em, s);
         emit('admin_notification', {
@@ -99,7 +82,7 @@ export class FlashSaleService {
       }
     });
     this.updated = deps.outbox.define('flash_sale_updated', async (fact, emit, em, at) => {
-      for (const s of await this.load(em, [fact.id])) emit('flash_sale_update', this.payload(s, 'update', at));
+      for (const s of await loadSales(em, [fact.id])) emit('flash_sale_update', this.payload(s, 'update', at));
       for (const d of fact.drops) await this.catalog.raisePriceDrop(d, emit, em, at);
     });
   }
@@ -125,28 +108,22 @@ export class FlashSaleService {
   async advance(): Promise<void> {
     await this.startDue();
     await this.deps.orm.em.fork().transactional(async (tx) => {
-      const ended = await tx.execute<Array<{ id: string }>>(
-        `update flash_sales set state = 'ended', ended_at = now() where state = 'active' and end_time <= now() returning id`);
-      if (ended.length) await this.ended.record(tx, { ids: ended.map((r) => String(r.id)) });
+      const ended = await endDueSales(tx);
+      if (ended.length) await this.ended.record(tx, { ids: ended });
     });
   }
 
   private async startDue(): Promise<void> {
     const em = this.deps.orm.em.fork();
     await em.transactional(async (tx) => {
-      const started = await tx.execute<Array<{ id: string; expired: boolean }>>(
-        `update flash_sales set state = 'active', started_at = now()
-          where state = 'scheduled' and start_time <= now()
-        returning id, (end_time <= now()) as expired`);
+      const started = await startDueSales(tx);
       if (!started.length) return null;
-      const ids = started.map((r) => String(r.id));
-      const expired = started.filter((r) => r.expired).map((r) => String(r.id));
-      const products = await tx.execute<Array<{ product_id: string }>>(
-        `select distinct product_id::text as product_id from flash_sale_products where flash_sale_id in (${placeholders(ids.length)})`, ids);
-      const productIds = products.map((p) => String(p.product_id));
+      const ids = started.map((r) => r.id);
+      const expired = started.filter((r) => r.expired).map((r) => r.id);
+      const productIds = await productsOfSales(tx, ids);
       // Before: the sales active without this batch. After: with it, less those already over.
-      const before = await this.prices(tx, productIds, ids);
-      const after = await this.prices(tx, productIds, expired);
+      const before = await pricesWithout(tx, productIds, ids);
+      const after = await pricesWithout(tx, productIds, expired);
       await this.started.record(tx, { ids, drops: this.priceChanges(before, after) });
     });
   }
@@ -154,22 +131,7 @@ export class FlashSaleService {
   /** Orders that bought any of the sale's products while it was active. */
   private async ordersDuring(em: EntityManager, s: FlashSale): Promise<number> {
     if (!s.startedAt || !s.endedAt) return 0;
-    const [row] = await em.execute<Array<{ n: number }>>(
-      `select count(distinct o.id)::int as n from orders o
-         join order_items i on i.order_id = o.id
-         join flash_sale_products fsp on fsp.product_id = i.product_id and fsp.flash_sale_id = ?
-        where o.created_at >= ?::timestamptz and o.created_at <= ?::timestamptz`,
-      [s.id, s.startedAt, s.endedAt]);
-    return Number(row?.n ?? 0);
-  }
-
-  /** Each product's effective price in cents (src/db/functions/shop_price.sql) with the active sales, leaving out `exclude`. */
-  private async prices(em: EntityManager, productIds: string[], exclude: string[]): Promise<Map<string, { name: string; cents: number }>> {
-    if (!productIds.length) return new Map();
-    const rows = await em.execute<Array<{ id: string; name: string; cents: number }>>(
-      `select id::text as id, name, shop_price(id, price_cents, ?::uuid[]) as cents from products where id in (${placeholders(productIds.length)})`,
-      [`{${exclude.join(',')}}`, ...productIds]);
-    return new Map(rows.map((r) => [String(r.id), { name: String(r.name), cents: Number(r.cents) }]));
+    return ordersWithSaleProducts(em, s.id, s.startedAt, s.endedAt);
   }
 
   /** The products whose effective price falls from `before` to `after`. */
@@ -184,15 +146,12 @@ export class FlashSaleService {
 
   /** Sales, newest start first (at most 500); `active: true` only running ones, `false` only the others. */
   async list(active?: boolean | null): Promise<FlashSale[]> {
-    const where = active === true ? `where fs.state = 'active'` : active === false ? `where fs.state <> 'active'` : '';
-    const rows = await this.deps.orm.em.fork().execute<SaleRow[]>(
-      `${SALE_SELECT} ${where} group by fs.id order by fs.start_time desc, fs.id limit 500`);
-    return rows.map((r) => this.view(r));
+    return listSales(this.deps.orm.em.fork(), active);
   }
 
   async get(id: string): Promise<FlashSale> {
     if (!idSchema.safeParse(id).success) throw notFound('Flash sale', String(id));
-    const [sale] = await this.load(this.deps.orm.em.fork(), [id]);
+    const [sale] = await loadSales(this.deps.orm.em.fork(), [id]);
     if (!sale) throw notFound('Flash sale', id);
     return sale;
   }
@@ -212,12 +171,11 @@ export class FlashSaleService {
     const em = this.deps.orm.em.fork();
     const id = await em.transactional(async (tx) => {
       await this.assertProducts(tx, data.productIds);
-      const [row] = await tx.execute<Array<{ id: string }>>(
-        `insert into flash_sales (id, name, description, discount_percentage, start_time, end_time, state, created_at)
-         values (gen_random_uuid(), ?, ?, ?, ?::timestamptz, ?::timestamptz, 'scheduled', now()) returning id`,
-        [data.name, data.description ?? '', data.discountPercentage, data.startTime.toISOString(), data.endTime.toISOString()]);
-      await this.setProducts(tx, String(row.id), data.productIds);
-      return String(row.id);
+      const saleId = await insertSale(tx, {
+        name: data.name, description: data.description ?? '', discountPercentage: data.discountPercentage, startTime: data.startTime, endTime: data.endTime,
+      });
+      await addSaleProducts(tx, saleId, data.productIds);
+      return saleId;
     });
     if (data.startTime.getTime() <= Date.now()) await this.advance();
     return this.get(id);
@@ -233,7 +191,7 @@ export class FlashSaleService {
     const data = parseInput(updateSchema, input);
     const em = this.deps.orm.em.fork();
     const result = await em.transactional(async (tx) => {
-      const [row] = await tx.execute<SaleRow[]>(`select * from flash_sales where id = ? for update`, [saleId]);
+      const row = await lockSale(tx, saleId);
       if (!row) throw notFound('Flash sale', saleId);
       if (row.state === 'ended') throw badInput('An ended flash sale cannot be changed', [{ path: 'id', message: 'the sale has ended' }]);
       const active = row.state === 'active';
@@ -245,19 +203,18 @@ export class FlashSaleService {
       if (end <= start) throw badInput('endTime must be after startTime', [{ path: 'endTime', message: 'must be after startTime' }]);
       if (data.endTime && end.getTime() <= Date.now()) throw badInput('endTime must be in the future', [{ path: 'endTime', message: 'must be in the future' }]);
       if (data.productIds) await this.assertProducts(tx, data.productIds);
-      const oldProducts = (await tx.execute<Array<{ product_id: string }>>(
-        'select product_id::text as product_id from flash_sale_products where flash_sale_id = ?', [saleId])).map((r) => String(r.product_id));
+      const oldProducts = await productsOfSale(tx, saleId);
       const touched = [...new Set([...oldProducts, ...(data.productIds ?? [])])];
-      const before = active ? await this.prices(tx, touched, []) : null;
-      await tx.execute(
-        `update flash_sales set name = ?, description = ?, discount_percentage = ?, start_time = ?::timestamptz, end_time = ?::timestamptz where id = ?`,
-        [data.name ?? row.name, data.description ?? row.description, data.discountPercentage ?? row.discount_percentage,
-          start.toISOString(), end.toISOString(), saleId]);
+      const before = active ? await pricesWithout(tx, touched, []) : null;
+      await updateSale(tx, saleId, {
+        name: data.name ?? row.name, description: data.description ?? row.description,
+        discountPercentage: data.discountPercentage ?? row.discount_percentage, startTime: start, endTime: end,
+      });
       if (data.productIds) {
-        await tx.execute('delete from flash_sale_products where flash_sale_id = ?', [saleId]);
-        await this.setProducts(tx, saleId, data.productIds);
+        await clearSaleProducts(tx, saleId);
+        await addSaleProducts(tx, saleId, data.productIds);
       }
-      const drops = before ? this.priceChanges(before, await this.prices(tx, touched, [])) : [];
+      const drops = before ? this.priceChanges(before, await pricesWithout(tx, touched, [])) : [];
       await this.updated.record(tx, { id: saleId, drops });
       return { startsNow: !active && start.getTime() <= Date.now() };
     });
@@ -273,13 +230,8 @@ export class FlashSaleService {
   async end(id: string): Promise<FlashSale> {
     const saleId = parseInput(idSchema, id, 'id');
     await this.deps.orm.em.fork().transactional(async (tx) => {
-      const rows = await tx.execute<Array<{ id: string }>>(
-        `update flash_sales set state = 'ended', ended_at = now(),
-                end_time = case when state = 'active' and end_time > now() then now() else end_time end
-          where id = ? and state <> 'ended' returning id`, [saleId]);
-      if (!rows.length) {
-        const exists = await tx.execute('select 1 from flash_sales where id = ?', [saleId]);
-        if (!exists.length) throw notFound('Flash sale', saleId);
+      if (!(await endSale(tx, saleId))) {
+        if (!(await saleExists(tx, saleId))) throw notFound('Flash sale', saleId);
         throw badInput('This flash sale has already ended', [{ path: 'id', message: 'the sale has ended' }]);
       }
       await this.ended.record(tx, { ids: [saleId] });
@@ -288,31 +240,9 @@ export class FlashSaleService {
   }
 
   private async assertProducts(em: EntityManager, ids: string[]): Promise<void> {
-    const rows = await em.execute<Array<{ id: string }>>(`select id::text as id from products where id in (${placeholders(ids.length)})`, ids);
-    const found = new Set(rows.map((r) => String(r.id)));
+    const found = await existingProductIds(em, ids);
     const missing = ids.filter((i) => !found.has(i));
     if (missing.length) throw notFound(missing.length === 1 ? 'Product' : `Products ${missing.join(', ')}`, missing[0]);
-  }
-
-  private async setProducts(em: EntityManager, saleId: string, ids: string[]): Promise<void> {
-    await em.execute(
-      `insert into flash_sale_products (flash_sale_id, product_id) values ${ids.map(() => '(?, ?)').join(',')}`,
-      ids.flatMap((p) => [saleId, p]));
-  }
-
-  private async load(em: EntityManager, ids: string[]): Promise<FlashSale[]> {
-    if (!ids.length) return [];
-    const rows = await em.execute<SaleRow[]>(`${SALE_SELECT} where fs.id in (${placeholders(ids.length)}) group by fs.id`, ids);
-    const byId = new Map(rows.map((r) => [String(r.id), this.view(r)]));
-    return ids.map((i) => byId.get(i)).filter((s): s is FlashSale => !!s);
-  }
-
-  private view(r: SaleRow): FlashSale {
-    return {
-      id: String(r.id), name: r.name, description: r.description, discountPercentage: Number(r.discount_percentage),
-      startTime: iso(r.start_time), endTime: iso(r.end_time), products: (r.products ?? []).map(String), state: r.state,
-      startedAt: r.started_at ? iso(r.started_at) : null, endedAt: r.ended_at ? iso(r.ended_at) : null, createdAt: iso(r.created_at),
-    };
   }
 
   private payload(s: FlashSale, event: 'start' | 'update' | 'end', timestamp: string): DraftOf<'flash_sale_start'> {
