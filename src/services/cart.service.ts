@@ -5,7 +5,7 @@ import type { CartView } from '../events/payloads/common.payload';
 import type { FactKind } from '../events/outbox';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
 import { toMoney, type ServiceDeps } from './context';
-import type { ShortVariant } from './stock.service';
+import type { ShortVariant } from '../db/queries/stock';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
 /** A cart as `shop_cart_view` returns it (unit prices: the effective price, in cents). */

@@ -10,7 +10,8 @@ import type { CartService } from './cart.service';
 import type { FactKind } from '../events/outbox';
 import { toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
-import { StockService, type StockChangeRow } from './stock.service';
+import { stockChanges, type StockChangeRow } from '../db/queries/stock';
+import { StockService } from './stock.service';
 import { connection, keysetPage, pageSize } from './pagination';
 import { id as idSchema, parseInput } from './validation';
 
@@ -119,7 +120,7 @@ export class OrderService {
         orderId: placed.id, orderNumber: placed.orderNumber, customer, totalAmount: toMoney(placed.totalCents),
         itemCount: placed.itemCount, status: placed.status, timestamp: createdAt,
       });
-      await this.stock.raise(StockService.changes(placed.changes), emit, em, at);
+      await this.stock.raise(stockChanges(placed.changes), emit, em, at);
       const cart = this.cart.emptyView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
       emit('cart_updated', { action: 'updated', cart, timestamp: at }, { userId: customer.id });
     });
