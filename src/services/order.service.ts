@@ -6,7 +6,7 @@ import { shopRefusal } from '../db/shop-sql';
 import { OrderStatus } from '../entities/order.entity';
 import { badInput, conflict, forbidden, notFound } from '../errors';
 import type { Order, OrderConnection } from '../schema/types/order.type';
-import type { CartService } from './cart.service';
+import { emptyCartView } from '../db/queries/carts';
 import type { FactKind } from '../events/outbox';
 import { toMoney, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
@@ -112,7 +112,6 @@ export class OrderService {
   constructor(
     private deps: ServiceDeps,
     private stock: StockService,
-    private cart: CartService,
     private dashboard: DashboardService,
   ) {
     this.placed = deps.outbox.define<PlacedFact>('order_placed', async ({ placed, customer, createdAt }, emit, em, at) => {
@@ -121,7 +120,7 @@ export class OrderService {
         itemCount: placed.itemCount, status: placed.status, timestamp: createdAt,
       });
       await this.stock.raise(stockChanges(placed.changes), emit, em, at);
-      const cart = this.cart.emptyView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
+      const cart = emptyCartView(customer.id, { id: placed.cartId, updatedAt: new Date(placed.cartUpdatedAt).toISOString() });
       emit('cart_updated', { action: 'updated', cart, timestamp: at }, { userId: customer.id });
     });
   }
