@@ -1,28 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { shopRefusal } from '../db/shop-sql';
 import { z } from 'zod';
+import { CART_APPLY_SQL, cartApplyParams, cartView, toCartView, type CartApplied, type CartOp } from '../db/queries/carts';
+import type { ShortVariant } from '../db/queries/stock';
 import type { CartView } from '../events/payloads/common.payload';
 import type { FactKind } from '../events/outbox';
 import { AppError, badInput, ErrorCode, notFound } from '../errors';
-import { toMoney, type ServiceDeps } from './context';
-import type { ShortVariant } from './stock.service';
+import type { ServiceDeps } from './context';
 import { id as idSchema, parseInput, variantSchema } from './validation';
-
-/** A cart as `shop_cart_view` returns it (unit prices: the effective price, in cents). */
-interface CartJson {
-  id: string;
-  updatedAt: string;
-  items: Array<{
-    productId: string;
-    productName: string;
-    size: string;
-    color: string;
-    sku: string;
-    quantity: number;
-    unitPriceCents: number;
-    stock: number;
-  }>;
-}
 
 /** The most units of one variant a cart line may hold. */
 export const MAX_LINE_QUANTITY = 99;
@@ -57,20 +42,13 @@ export const batchSchema = z
 export type AddItemInput = z.input<typeof addItemSchema>;
 export type SetItemInput = z.input<typeof setItemSchema>;
 export type RemoveItemInput = z.input<typeof removeItemSchema>;
-type CartOp = z.output<typeof batchItemSchema> | { action: 'clear' };
 
 type CartAction = 'item_added' | 'item_removed' | 'updated';
-
-/** A cart's id and last change, as `shop_checkout` reports the cart it emptied. */
-export interface CartStamp {
-  id: string;
-  updatedAt: string;
-}
 
 /** Carts: one per user, lines per variant. Every change (and checkout) locks the cart row, so a user's changes apply one at a time. */
 /** What the relay gets of one cart change (recorded by the cart statement itself). */
 interface CartChangedFact {
-  r: { changed: boolean; cart: CartJson };
+  r: CartApplied;
   userId: string;
   action: CartAction;
   batch: boolean;
@@ -81,7 +59,7 @@ export class CartService {
 
   constructor(private deps: ServiceDeps) {
     this.changed = deps.outbox.define<CartChangedFact>('cart_changed', ({ r, userId, action, batch }, emit, _em, timestamp) => {
-      const cart = this.view(userId, r.cart);
+      const cart = toCartView(userId, r.cart);
       // A batch replaces the cart as a whole (`cart_sync`); a single change is `cart_updated`.
       if (batch) emit('cart_sync', { cart, timestamp }, { userId });
       else emit('cart_updated', { action, cart, timestamp }, { userId });
@@ -90,51 +68,7 @@ export class CartService {
 
   /** The whole cart as clients see it (an empty one when the user has none yet). */
   async getCart(userId: string, em: EntityManager = this.deps.orm.em.fork()): Promise<CartView> {
-    await this.ensureCart(em, userId);
-    const [{ cart }] = await em.execute<Array<{ cart: CartJson }>>('select shop_cart_view(?) as cart', [userId]);
-    return this.view(userId, cart);
-  }
-
-  /** A cart as clients see it: unit prices with the active flash-sale discount, money in the shop's currency. */
-  private view(userId: string, cart: CartJson): CartView {
-    const items = cart.items.map((r) => {
-      const unit = r.unitPriceCents;
-      return {
-        productId: r.productId, productName: r.productName, variant: { size: r.size, color: r.color }, sku: r.sku,
-        quantity: r.quantity, unitPrice: toMoney(unit), lineTotal: toMoney(unit * r.quantity), available: r.stock,
-      };
-    });
-    const subtotalCents = items.reduce((s, i) => s + Math.round(i.lineTotal * 100), 0);
-    return {
-      id: String(cart.id),
-      userId,
-      items,
-      itemCount: items.reduce((s, i) => s + i.quantity, 0),
-      subtotal: toMoney(subtotalCents),
-      updatedAt: new Date(cart.updatedAt).toISOString(),
-    };
-  }
-
-  /**
-   * The user's cart id, creating the (empty) cart on first use. A read of an existing cart writes
-   * nothing; two first uses at once both end with the one row the unique user_id lets in.
-   */
-  async ensureCart(em: EntityManager, userId: string): Promise<string> {
-    const existing = await em.execute<Array<{ id: string }>>('select id from carts where user_id = ?', [userId]);
-    if (existing.length) return String(existing[0].id);
-    const inserted = await em.execute<Array<{ id: string }>>(
-      `insert into carts (id, user_id, updated_at) values (gen_random_uuid(), ?, now())
-       on conflict (user_id) do nothing returning id`,
-      [userId],
-    );
-    if (inserted.length) return String(inserted[0].id);
-    const raced = await em.execute<Array<{ id: string }>>('select id from carts where user_id = ?', [userId]);
-    return String(raced[0].id);
-  }
-
-  /** The cart right after it was emptied in the caller's transaction (checkout), without reading it back. */
-  emptyView(userId: string, cart: CartStamp): CartView {
-    return { id: cart.id, userId, items: [], itemCount: 0, subtotal: 0, updatedAt: cart.updatedAt };
+    return cartView(em, userId);
   }
 
   /** Adds units of a variant (`addToCart`, `cart_add_item`); the line may not exceed the stock. */
@@ -180,15 +114,12 @@ export class CartService {
    * MAX_LINE_QUANTITY and the variant's stock. Errors of one batch item name its index.
    */
   private async apply(userId: string, ops: CartOp[], action: CartAction, batch: boolean): Promise<CartView> {
-    const rows = ops.map((op, index) => (op.action === 'clear'
-      ? { index, action: op.action }
-      : { index, action: op.action, product_id: op.productId, size: op.variant.size, color: op.variant.color, quantity: op.quantity ?? null }));
     try {
       // One statement: the change, and (when it changed something, or for a batch) its event fact.
-      const [{ r }] = await this.changed.call<{ r: { changed: boolean; cart: CartJson } }>(this.deps.orm.em.fork(),
-        'select shop_cart_apply(?, ?::jsonb, ?, ?::jsonb) as r', [userId, JSON.stringify(rows), MAX_LINE_QUANTITY],
+      const [{ r }] = await this.changed.call<{ r: CartApplied }>(this.deps.orm.em.fork(),
+        CART_APPLY_SQL, cartApplyParams(userId, ops, MAX_LINE_QUANTITY),
         { with: { userId, action, batch }, always: batch });
-      return this.view(userId, r.cart);
+      return toCartView(userId, r.cart);
     } catch (err) {
       throw this.refusal(err, batch) ?? err;
     }

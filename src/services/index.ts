@@ -22,7 +22,7 @@ export function createServices(deps: ServiceDeps) {
   const presence = new PresenceService(deps);
   const dashboard = new DashboardService(deps, presence);
   const cart = new CartService(deps);
-  const orders = new OrderService(deps, stock, cart, dashboard);
+  const orders = new OrderService(deps, stock, dashboard);
   const flashSales = new FlashSaleService(deps, catalog);
   const reviews = new ReviewService(deps, dashboard);
   const wishlist = new WishlistService(deps);

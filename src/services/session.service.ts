@@ -4,7 +4,7 @@ import type { Viewer } from '../auth/viewer';
 import type { Role } from '../entities/user.entity';
 import { every, type Loop } from '../lib/every';
 import type { ServiceDeps } from './context';
-import { currentViewer } from './user-queries';
+import { currentViewer } from '../db/queries/users';
 
 /** What changed about a user's sessions; sent to every instance. */
 export type SessionChange =
@@ -181,7 +181,7 @@ export class SessionService {
   private async recheck(conns: LiveConnection[], userId: string, tokenId?: string): Promise<void> {
     let found: Awaited<ReturnType<typeof currentViewer>>;
     try {
-      found = await currentViewer(this.deps.orm, userId, tokenId);
+      found = await currentViewer(this.deps.orm.em.fork(), userId, tokenId);
     } catch (err) {
       this.deps.logger.error({ err, userId }, 'session recheck failed');
       return;

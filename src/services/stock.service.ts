@@ -2,37 +2,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { shopRefusal } from '../db/shop-sql';
 import { AppError, ErrorCode } from '../errors';
 import type { Emit, FactKind } from '../events/outbox';
+import {
+  applyStock, stockChanges, variantSkus, wishlistersOf, type ShortVariant, type StockChange, type StockChangeRow, type StockDelta,
+} from '../db/queries/stock';
 import type { ServiceDeps } from './context';
-
-export interface StockDelta {
-  variantId: string;
-  delta: number;
-}
-
-export interface StockChange {
-  variantId: string;
-  productId: string;
-  productName: string;
-  size: string;
-  color: string;
-  before: number;
-  after: number;
-  delta: number;
-  lowStockThreshold: number;
-}
-
-/** A change as `shop_apply_stock` returns it. */
-export type StockChangeRow = Omit<StockChange, 'before'>;
-
-export interface ShortVariant {
-  variantId: string;
-  productId: string;
-  productName: string;
-  size: string;
-  color: string;
-  requested: number;
-  available: number;
-}
 
 /** SKUs remembered (see `skusOf`); the map starts over when it would pass this size. */
 const KNOWN_SKUS_MAX = 100_000;
@@ -49,7 +22,7 @@ export class StockService {
   private readonly changed: FactKind<{ changes: StockChangeRow[] }>;
 
   constructor(private deps: ServiceDeps) {
-    this.changed = deps.outbox.define('stock_changed', (fact, emit, em, at) => this.raise(StockService.changes(fact.changes), emit, em, at));
+    this.changed = deps.outbox.define('stock_changed', (fact, emit, em, at) => this.raise(stockChanges(fact.changes), emit, em, at));
   }
 
   /**
@@ -60,20 +33,12 @@ export class StockService {
     if (!deltas.length) return [];
     let rows: StockChangeRow[];
     try {
-      [{ changes: rows }] = await em.execute<Array<{ changes: StockChangeRow[] }>>(
-        'select shop_apply_stock(?::jsonb) as changes',
-        [JSON.stringify(deltas.map((d) => ({ variant_id: d.variantId, delta: d.delta })))],
-      );
+      rows = await applyStock(em, deltas);
     } catch (err) {
       throw StockService.refusal(err) ?? err;
     }
     if (rows.length) await this.changed.record(em, { changes: rows });
-    return StockService.changes(rows);
-  }
-
-  /** Stock changes as `shop_apply_stock` returns them. */
-  static changes(rows: StockChangeRow[]): StockChange[] {
-    return rows.map((r) => ({ ...r, before: r.after - r.delta }));
+    return stockChanges(rows);
   }
 
   /** The INSUFFICIENT_STOCK error for a refusal of `shop_apply_stock` (or null when `err` is something else). */
@@ -125,8 +90,7 @@ export class StockService {
   private async skusOf(em: EntityManager, variantIds: string[]): Promise<Map<string, string>> {
     const missing = [...new Set(variantIds.filter((id) => !this.skus.has(id)))];
     if (missing.length) {
-      const rows = await em.execute<Array<{ id: string; sku: string }>>(
-        'select id::text as id, sku from product_variants where id in (select (jsonb_array_elements_text(?::jsonb))::uuid)', [JSON.stringify(missing)]);
+      const rows = await variantSkus(em, missing);
       if (this.skus.size + rows.length > KNOWN_SKUS_MAX) this.skus.clear();
       for (const r of rows) this.skus.set(r.id, r.sku);
     }
@@ -134,15 +98,10 @@ export class StockService {
   }
 
   private async backInStock(c: StockChange, timestamp: string, emit: Emit, em: EntityManager): Promise<void> {
-    const users = await em.execute<Array<{ user_id: string }>>(
-      `select distinct w.user_id from wishlist_items i join wishlists w on w.id = i.wishlist_id
-        where i.product_id = ? and (i.size = '' or i.size = ?) and (i.color = '' or i.color = ?)`,
-      [c.productId, c.size, c.color],
-    );
-    for (const u of users) {
+    for (const userId of await wishlistersOf(em, c)) {
       emit('back_in_stock_alert', {
         productId: c.productId, productName: c.productName, variant: { size: c.size, color: c.color }, stock: c.after, timestamp,
-      }, { userId: String(u.user_id) });
+      }, { userId });
     }
   }
 }

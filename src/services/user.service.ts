@@ -8,7 +8,7 @@ import { Role, User } from '../entities/user.entity';
 import { AppError, badInput, conflict, ErrorCode, notFound, unauthenticated } from '../errors';
 import type { ServiceDeps } from './context';
 import type { SessionChange, SessionService } from './session.service';
-import { currentViewer } from './user-queries';
+import { currentViewer } from '../db/queries/users';
 import { id as idSchema, parseInput } from './validation';
 
 const registerSchema = z.object({
@@ -151,7 +151,7 @@ export class UserService {
     if (this.revoked.has(claims.tokenId)) throw unauthenticated('Token revoked');
     const cached = this.viewers.get(claims.tokenId);
     if (cached && cached.until > Date.now()) return session(cached.viewer);
-    const { viewer, revoked } = await currentViewer(this.deps.orm, claims.sub, claims.tokenId);
+    const { viewer, revoked } = await currentViewer(this.deps.orm.em.fork(), claims.sub, claims.tokenId);
     if (revoked) {
       this.rememberRevoked(claims.tokenId, claims.expiresAt);
       throw unauthenticated('Token revoked');
