@@ -130,6 +130,18 @@ async function reauthorizedRooms(ctx: ConnectionContext, saved: string[]): Promi
   return kept;
 }
 
+/**
+ * The command's `run` for the socket's viewer now: a signed-in command of an anonymous socket is
+ * UNAUTHENTICATED here (before its payload is looked at), the one place commands' `auth` is checked.
+ */
+function runnerFor(cmd: Command, ctx: CommandContext): (data: unknown) => Promise<unknown> {
+  if (!cmd.auth) return (data) => cmd.run(ctx, data);
+  const viewer = ctx.viewer;
+  if (!viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
+  const signedIn = { ...ctx, viewer };
+  return (data) => cmd.run(signedIn, data);
+}
+
 export interface SocketHandlers {
   services: Services;
   bridge: Bridge;
@@ -330,13 +342,13 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     for (const [name, cmd] of Object.entries(h.commands)) {
       socket.on(name as keyof ClientToServerEvents, (...args: unknown[]) => {
         dispatch(name, args, async (data) => {
-          if (cmd.auth && !ctx.viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
+          const run = runnerFor(cmd, ctx);
           const parsed = cmd.schema.safeParse(data ?? {});
           if (!parsed.success) {
             const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');
             throw new AppError(ErrorCode.BAD_USER_INPUT, `Invalid ${name} payload: ${detail}`);
           }
-          return cmd.run(ctx, parsed.data);
+          return run(parsed.data);
         });
       });
     }

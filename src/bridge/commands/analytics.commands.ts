@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { command, requireViewer, type Command } from './command';
+import { command, type Command } from './command';
 
 /** Analytics commands from Socket.IO clients: the same service calls as the analytics mutations. */
 export const analyticsCommands = {
@@ -18,6 +18,6 @@ export const analyticsCommands = {
   user_activity: command({
     schema: z.object({ activity: z.string().max(64).nullish() }),
     auth: true,
-    run: (ctx, data) => ctx.services.analytics.recordActivity(requireViewer(ctx), data),
+    run: (ctx, data) => ctx.services.analytics.recordActivity(ctx.viewer, data),
   }),
 } satisfies Record<string, Command>;

@@ -1,6 +1,5 @@
 import type { z } from 'zod';
 import type { Viewer } from '../../auth/viewer';
-import { AppError, ErrorCode } from '../../errors';
 import type { Services } from '../../services';
 import type { SupportChatJoined } from '../../services/support.service';
 import type { Bridge } from '../bridge';
@@ -24,17 +23,16 @@ export interface CommandContext {
   bridge: Bridge;
 }
 
-/** A client→server command: its payload schema and the service call it makes. */
-export interface Command<S extends z.ZodType = z.ZodType> {
-  schema: S;
-  /** Signed-in users only (UNAUTHENTICATED otherwise). */
-  auth: boolean;
-  run(ctx: CommandContext, data: z.output<S>): Promise<unknown>;
-}
+/** A signed-in command's context: the dispatcher refused anonymous sockets before `run`. */
+export type SignedInContext = CommandContext & { viewer: Viewer };
+
+/**
+ * A client→server command: its payload schema and the service call it makes. `auth: true`
+ * commands are for signed-in users only: the dispatcher answers UNAUTHENTICATED otherwise, and
+ * `run` gets the viewer.
+ */
+export type Command<S extends z.ZodType = z.ZodType> =
+  | { schema: S; auth: false; run(ctx: CommandContext, data: z.output<S>): Promise<unknown> }
+  | { schema: S; auth: true; run(ctx: SignedInContext, data: z.output<S>): Promise<unknown> };
 
 export const command = <S extends z.ZodType>(c: Command<S>): Command<S> => c;
-
-export function requireViewer(ctx: CommandContext): Viewer {
-  if (!ctx.viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
-  return ctx.viewer;
-}
