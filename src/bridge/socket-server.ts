@@ -28,7 +28,7 @@ export const MAX_COMMAND_BYTES = 64 * 1024;
 export function createSocketServer(httpServer: HttpServer, config: AppConfig, adapter: typeof Adapter): ShopIo {
   return new Server(httpServer, {
     path: SOCKET_IO_PATH,
-    // Other paths' upgrades are graphql-ws's, which refuses the unknown ones (src/http/graphql-ws.ts).
+    // Other paths' upgrades are graphql-ws's, which refuses the unknown ones (src/subscriptions/graphql-ws.ts).
     destroyUpgrade: false,
     // The server side of socket.io-client's connection state recovery (src/bridge/recovery.ts);
     // the auth middleware runs on every (re)connection. SOCKET_RECOVERY_SECONDS=0 turns it off.
