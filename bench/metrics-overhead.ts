@@ -4,7 +4,7 @@
  *
  * - a WebSocket server in this process and N real `ws` clients in a child process (receiving
  *   costs the server nothing);
- * - the engine's write loop (src/http/fanout.ts `deliver`: one `socket.send(prefix + json + '}')`
+ * - the engine's write loop (src/subscriptions/fanout.ts `deliver`: one `socket.send(prefix + json + '}')`
  *   per member), over groups of 1, 10, 100 and N members, with and without the one
  *   `ShopMetrics.delivered` call per event per group that the engine makes; trials alternate
  *   on/off so that drift in the machine's load hits both;

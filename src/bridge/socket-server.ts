@@ -13,9 +13,9 @@ import type { Services } from '../services';
 import { invalidTextError } from '../services/validation';
 import type { Bridge } from './bridge';
 import type { RecoveredState, SessionStore } from './recovery';
-import type { Command, CommandContext, ShopSocket } from './commands/command';
+import type { Command, CommandContext } from './commands/command';
 import { TokenBucket } from './rate-limit';
-import type { Ack, ClientToServerEvents, ServerToClientEvents, SocketData } from './socket-types';
+import type { Ack, ClientToServerEvents, ServerToClientEvents, ShopSocket, SocketData } from './socket-types';
 
 /** Where Socket.IO (and its legacy v2 clients) connect. */
 export const SOCKET_IO_PATH = '/socket.io/';
@@ -28,7 +28,7 @@ export const MAX_COMMAND_BYTES = 64 * 1024;
 export function createSocketServer(httpServer: HttpServer, config: AppConfig, adapter: typeof Adapter): ShopIo {
   return new Server(httpServer, {
     path: SOCKET_IO_PATH,
-    // Other paths' upgrades are graphql-ws's, which refuses the unknown ones (src/http/graphql-ws.ts).
+    // Other paths' upgrades are graphql-ws's, which refuses the unknown ones (src/subscriptions/graphql-ws.ts).
     destroyUpgrade: false,
     // The server side of socket.io-client's connection state recovery (src/bridge/recovery.ts);
     // the auth middleware runs on every (re)connection. SOCKET_RECOVERY_SECONDS=0 turns it off.
@@ -58,12 +58,17 @@ const sizeOf = (data: unknown): number => {
   }
 };
 
+/** A connection's context: a command's, with the whole socket (the room commands and recovery use it). */
+interface ConnectionContext extends CommandContext {
+  socket: ShopSocket;
+}
+
 /**
  * `join_room`: the exact room names of `roomTarget`, refused with a code (the socket stays
  * connected), decided by the same `checkAccess` as the matching subscription. The check is
  * repeated if the viewer changed meanwhile, so a role change cannot slip between check and join.
  */
-async function authorizeRoom(ctx: CommandContext, room: unknown): Promise<string> {
+async function authorizeRoom(ctx: ConnectionContext, room: unknown): Promise<string> {
   const target = roomTarget(room);
   if (!target) throw new AppError(ErrorCode.NOT_FOUND, 'No such room');
   let viewer;
@@ -78,7 +83,7 @@ async function authorizeRoom(ctx: CommandContext, room: unknown): Promise<string
  * The socket's user changed (their role): it runs as the new viewer from now on, and leaves every
  * room whose rule no longer admits it, with `room_left { room, code }`.
  */
-async function reauthorizeRooms(ctx: CommandContext, viewer: Viewer): Promise<void> {
+async function reauthorizeRooms(ctx: ConnectionContext, viewer: Viewer): Promise<void> {
   ctx.viewer = viewer;
   ctx.socket.data.viewer = viewer;
   for (const room of [...ctx.socket.rooms]) {
@@ -108,7 +113,7 @@ const RECOVERABLE = new Set(['transport error', 'transport close', 'forced close
  * do not depend on the viewer (product rooms: the product existed when it was joined) are not
  * asked again, so a reconnect storm costs no query for them.
  */
-async function reauthorizedRooms(ctx: CommandContext, saved: string[]): Promise<string[]> {
+async function reauthorizedRooms(ctx: ConnectionContext, saved: string[]): Promise<string[]> {
   const v = ctx.viewer;
   const kept: string[] = v ? [rooms.user(v.id)] : [];
   for (const room of saved) {
@@ -123,6 +128,18 @@ async function reauthorizedRooms(ctx: CommandContext, saved: string[]): Promise<
     }
   }
   return kept;
+}
+
+/**
+ * The command's `run` for the socket's viewer now: a signed-in command of an anonymous socket is
+ * UNAUTHENTICATED here (before its payload is looked at), the one place commands' `auth` is checked.
+ */
+function runnerFor(cmd: Command, ctx: CommandContext): (data: unknown) => Promise<unknown> {
+  if (!cmd.auth) return (data) => cmd.run(ctx, data);
+  const viewer = ctx.viewer;
+  if (!viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
+  const signedIn = { ...ctx, viewer };
+  return (data) => cmd.run(signedIn, data);
 }
 
 export interface SocketHandlers {
@@ -159,7 +176,7 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
   // Every room change is written to the session store once per tick: a socket whose instance dies
   // comes back, on any instance, in the rooms it was in.
   const roomChanged = (room: string, id: string) => {
-    const socket = nsp.sockets.get(id) as ShopSocket | undefined;
+    const socket = nsp.sockets.get(id);
     if (!socket || room === id) return;
     liveSince.get(id)?.set(room, log.current());
     if (pending.has(id)) return;
@@ -175,12 +192,12 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     if (!closing.has(id)) roomChanged(room, id);
   });
   const refresh = every(SESSION_REFRESH_SECONDS * 1000, () => {
-    for (const socket of nsp.sockets.values()) saveSession(socket as ShopSocket);
+    for (const socket of nsp.sockets.values()) saveSession(socket);
   }, { what: 'socket session refresh', logger: h.logger });
   io.engine.on('close', () => void refresh.stop());
 
   /** A recovered socket: back in the rooms it may still be in, with every durable event it missed first. */
-  const recover = async (socket: ShopSocket, ctx: CommandContext, state: RecoveredState) => {
+  const recover = async (socket: ShopSocket, ctx: ConnectionContext, state: RecoveredState) => {
     const kept = await reauthorizedRooms(ctx, state.rooms);
     if (socket.data.supportChatId && !kept.includes(rooms.support(socket.data.supportChatId))) socket.data.supportChatId = undefined;
     await h.bridge.recover(socket, kept, state.after);
@@ -190,7 +207,7 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
   io.on('connection', (socket) => {
     const viewer = socket.data.viewer ?? null;
     // `ctx.viewer` is the socket's user as it is now: a role change replaces it (reauthorizeRooms).
-    const ctx: CommandContext = { socket, viewer, services: h.services, bridge: h.bridge };
+    const ctx: ConnectionContext = { socket, viewer, services: h.services, bridge: h.bridge };
     const bucket = new TokenBucket(h.config.rateLimit.points, h.config.rateLimit.windowMs);
     liveSince.set(socket.id, new Map([[null, log.current()]]));
     const recovery = socket.recovered ? (socket.data as { recovery?: RecoveredState }).recovery : undefined;
@@ -325,13 +342,13 @@ export function handleConnections(io: ShopIo, h: SocketHandlers): void {
     for (const [name, cmd] of Object.entries(h.commands)) {
       socket.on(name as keyof ClientToServerEvents, (...args: unknown[]) => {
         dispatch(name, args, async (data) => {
-          if (cmd.auth && !ctx.viewer) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in to do this');
+          const run = runnerFor(cmd, ctx);
           const parsed = cmd.schema.safeParse(data ?? {});
           if (!parsed.success) {
             const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');
             throw new AppError(ErrorCode.BAD_USER_INPUT, `Invalid ${name} payload: ${detail}`);
           }
-          return cmd.run(ctx, parsed.data);
+          return run(parsed.data);
         });
       });
     }

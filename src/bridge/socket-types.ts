@@ -1,4 +1,6 @@
+import type { Socket } from 'socket.io';
 import type { Viewer } from '../auth/viewer';
+import type { SupportChatJoined } from '../services/support.service';
 import type { Session } from '../services/user.service';
 import type { Catalogue, EventName, PayloadOf } from '../events/catalogue';
 import type { ErrorCode } from '../errors';
@@ -18,7 +20,7 @@ export type ServerToClientEvents = {
   room_join_error: (data: { room: string; error: string; code: ErrorCode }) => void;
   /** The socket was taken out of a room it may no longer be in (its user's role changed). */
   room_left: (data: { room: string; code: ErrorCode }) => void;
-  support_chat_joined: (data: { chatRoom: string; chatId: string; issue: string; priority: string; status: string; createdAt: string }) => void;
+  support_chat_joined: (data: SupportChatJoined) => void;
   error: (data: { event: string; code: ErrorCode; message: string }) => void;
 };
 
@@ -43,5 +45,8 @@ export interface SocketData {
   /** The support chat this socket last joined or opened (the target of `support_message`). */
   supportChatId?: string;
 }
+
+/** A connected socket: both event maps, and what the connection keeps (commands see a part of it, CommandSocket). */
+export type ShopSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export type { Catalogue };

@@ -8,7 +8,7 @@ import type { AppConfig } from '../config';
 import type { ShopIo } from '../bridge/socket-server';
 import type { EventLog } from '../events/event-log';
 import type { EventHub } from '../events/hub';
-import type { FanoutEngine } from '../http/fanout';
+import type { FanoutEngine } from '../subscriptions/fanout';
 import type { Logger } from '../logger';
 import type { GqlContext } from '../schema/context';
 import type { PresenceService } from '../services/presence/presence.service';

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { VariantInput, WishlistView } from '../events/payloads/common.payload';
 import type { GqlContext } from '../schema/context';
-import { VariantInput, WishlistView } from '../schema/types/wishlist.type';
 
 @Resolver()
 export class WishlistResolver {

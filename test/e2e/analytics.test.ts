@@ -89,6 +89,15 @@ describe('product views', () => {
     expect(await viewsOf(product.id)).toBe(before);
     expect(cust.s.connected).toBe(true);
   });
+
+  it('refuses a non-uuid productId with the same code and reason on both transports', async () => {
+    const cust = await connect(customer.token);
+    const onSocket = await emitAck(cust.s, 'product_view', { productId: 'not-a-uuid' });
+    const viaHttp = await gql(shop().url, `mutation($id: ID!) { trackProductView(productId: $id) { productId } }`, { id: 'not-a-uuid' });
+    expect(codeOf(viaHttp)).toBe('BAD_USER_INPUT');
+    expect(onSocket).toMatchObject({ ok: false, error: { code: codeOf(viaHttp), message: expect.stringContaining('productId: must be a valid id') } });
+    expect(JSON.stringify(viaHttp)).toContain('productId: must be a valid id');
+  });
 });
 
 describe('user activity', () => {

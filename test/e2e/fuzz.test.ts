@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { io as ioV4, type Socket } from 'socket.io-client';
 import ioV2 from 'socket.io-client-v2';
 import { ErrorCode } from '../../src/errors';
-import { WS_MAX_PAYLOAD } from '../../src/http/graphql-ws';
+import { WS_MAX_PAYLOAD } from '../../src/subscriptions/graphql-ws';
 import { wsClient } from '../support/clients';
 import { isOversizedWsMessage, withExpectedConsoleError } from '../support/console';
 import { makeProduct, makeUser, type TestUser } from '../support/fixtures';

@@ -21,7 +21,7 @@ export async function withExpectedConsoleError<T>(
 
 /**
  * What graphql-ws's `ws` adapter (`graphql-ws/use/ws`) prints when a client's message exceeds the
- * server's `maxPayload` (src/http/graphql-ws.ts): the socket's error, before it closes with 1009.
+ * server's `maxPayload` (src/subscriptions/graphql-ws.ts): the socket's error, before it closes with 1009.
  */
 export const isOversizedWsMessage = (...args: unknown[]) =>
   typeof args[0] === 'string' && args[0].startsWith('Internal error emitted on a WebSocket socket')

@@ -2,6 +2,8 @@
  * Compile-time checks (run by `tsc --noEmit` in CI): the Socket.IO event maps exported for client
  * code are derived from the catalogue and the command table, and reject wrong payloads.
  */
+import { z } from 'zod';
+import { command } from '../../src/bridge/commands/command';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/bridge/socket-types';
 import type { EventName } from '../../src/events/catalogue';
 
@@ -25,3 +27,8 @@ export const partial: Low = { productId: 'p' };
 
 /** Every catalogue event is a key of the server→client map. */
 export const everyEvent: Array<keyof ServerToClientEvents> = [] as EventName[];
+
+/** Signed-in commands' `run` gets the viewer; the others may be anonymous. */
+export const signedIn = command({ schema: z.object({}), auth: true, run: async (ctx) => ctx.viewer.id });
+// @ts-expect-error a command without `auth: true` may come from an anonymous socket
+export const anonymous = command({ schema: z.object({}), auth: false, run: async (ctx) => ctx.viewer.id });

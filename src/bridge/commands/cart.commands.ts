@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addItemSchema, removeItemSchema } from '../../services/cart.service';
-import { command, requireViewer, type Command } from './command';
+import { command, type Command } from './command';
 
 /**
  * Cart commands from Socket.IO clients: the same service methods as `addToCart`, `removeFromCart`
@@ -10,12 +10,12 @@ export const cartCommands = {
   cart_add_item: command({
     schema: addItemSchema,
     auth: true,
-    run: (ctx, data) => ctx.services.cart.addItem(requireViewer(ctx).id, data),
+    run: (ctx, data) => ctx.services.cart.addItem(ctx.viewer.id, data),
   }),
   cart_remove_item: command({
     schema: removeItemSchema,
     auth: true,
-    run: (ctx, data) => ctx.services.cart.removeItem(requireViewer(ctx).id, data),
+    run: (ctx, data) => ctx.services.cart.removeItem(ctx.viewer.id, data),
   }),
   /**
    * An array of add/set/remove items (also accepted as `{ items: [...] }`), applied all or nothing.
@@ -24,6 +24,6 @@ export const cartCommands = {
   cart_batch_update: command({
     schema: z.union([z.array(z.unknown()), z.object({ items: z.array(z.unknown()) }).transform((o) => o.items)]),
     auth: true,
-    run: (ctx, items) => ctx.services.cart.applyBatch(requireViewer(ctx).id, items),
+    run: (ctx, items) => ctx.services.cart.applyBatch(ctx.viewer.id, items),
   }),
 } satisfies Record<string, Command>;

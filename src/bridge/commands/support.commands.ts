@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { isAdmin } from '../../auth/viewer';
 import { AppError, ErrorCode } from '../../errors';
-import { command, requireViewer, type Command } from './command';
+import { command, type Command } from './command';
 
 const typing = (isTyping: boolean) =>
   command({
     schema: z.object({ room: z.string().max(100) }),
     auth: true,
-    run: (ctx, data) => ctx.services.support.setTyping(requireViewer(ctx), data.room, isTyping).then(() => ({ room: data.room, isTyping })),
+    run: (ctx, data) => ctx.services.support.setTyping(ctx.viewer, data.room, isTyping).then(() => ({ room: data.room, isTyping })),
   });
 
 /** Support chat commands from Socket.IO clients: the same service calls as the support mutations. */
@@ -25,7 +25,7 @@ export const supportCommands = {
     }),
     auth: true,
     run: async (ctx, data) => {
-      const joined = await ctx.services.support.joinChat(requireViewer(ctx), data);
+      const joined = await ctx.services.support.joinChat(ctx.viewer, data);
       await ctx.socket.join(joined.chatRoom);
       ctx.socket.data.supportChatId = joined.chatId;
       ctx.socket.emit('support_chat_joined', joined);
@@ -38,7 +38,7 @@ export const supportCommands = {
     schema: z.object({ message: z.string(), chatId: z.string().max(100).nullish() }),
     auth: true,
     run: (ctx, data) => {
-      const viewer = requireViewer(ctx);
+      const viewer = ctx.viewer;
       const chatId = data.chatId ?? (isAdmin(viewer) ? undefined : ctx.socket.data.supportChatId);
       if (!chatId) {
         throw new AppError(ErrorCode.BAD_USER_INPUT, isAdmin(viewer) ? 'Admins must give chatId' : 'Join a support chat first (join_support_chat) or give chatId');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { command, requireViewer, type Command } from './command';
+import { command, type Command } from './command';
 
 const wishlistUpdated = z.object({
   action: z.enum(['item_added', 'item_removed']),
@@ -14,7 +14,7 @@ export const wishlistCommands = {
     schema: wishlistUpdated,
     auth: true,
     run: (ctx, d) => {
-      const userId = requireViewer(ctx).id;
+      const userId = ctx.viewer.id;
       const target = { productId: d.productId, variant: d.variant, wishlistId: d.wishlistId };
       return d.action === 'item_added' ? ctx.services.wishlist.add(userId, target) : ctx.services.wishlist.remove(userId, target);
     },

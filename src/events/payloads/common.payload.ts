@@ -71,7 +71,10 @@ export class WishlistLine {
   @Field() addedAt!: string;
 }
 
-/** The wishlist object carried by `wishlist_updated`. */
+/**
+ * The wishlist object carried by `wishlist_updated`, and the `wishlist` query's result (GraphQL type
+ * `Wishlist`): one class, so the two can never drift apart.
+ */
 @ObjectType('Wishlist')
 export class WishlistView {
   @Field(() => ID) id!: string;

@@ -16,7 +16,7 @@ import type { Services } from '../services';
 import { FanoutEngine, type FanoutTarget } from './fanout';
 import { TokenBucket } from '../bridge/rate-limit';
 import { ErrorCode } from '../errors';
-import { writeRawError } from './http-errors';
+import { writeRawError } from '../http/http-errors';
 import { outcomeOf, type ShopMetrics } from '../metrics/shop-metrics';
 import { SOCKET_IO_PATH } from '../bridge/socket-server';
 
