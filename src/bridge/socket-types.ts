@@ -49,4 +49,3 @@ export interface SocketData {
 /** A connected socket: both event maps, and what the connection keeps (commands see a part of it, CommandSocket). */
 export type ShopSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
-export type { Catalogue };

@@ -216,8 +216,8 @@ export class EventLog {
       }));
       await query(tx,
         `insert into shop_events (id, name, payload, route, trace)
-         select x.id, x.name, x.payload, x.route, x.trace from jsonb_to_recordset(?::jsonb) as x(id bigint, name text, payload jsonb, route jsonb, trace text)`,
-        [JSON.stringify(out.map((e) => ({ id: e.position, name: e.name, payload: e.payload, route: e.route, trace: e.trace ?? null })))]);
+         select x.position, x.name, x.payload, x.route, x.trace from jsonb_to_recordset(?::jsonb) as x(position bigint, name text, payload jsonb, route jsonb, trace text)`,
+        [JSON.stringify(out)]);
       await tx.execute(`select pg_notify('shop_events', ?)`, [String(last)]);
       return out;
     }).catch((err: unknown) => {

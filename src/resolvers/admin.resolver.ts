@@ -1,7 +1,8 @@
 import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import { Role } from '../entities/user.entity';
 import type { GqlContext } from '../schema/context';
-import { ConnectionStatsPayload, DashboardType } from '../schema/types/admin.type';
+import { ConnectionStatsPayload } from '../events/payloads/admin.payload';
+import { DashboardType } from '../schema/types/admin.type';
 
 /** Admin monitoring: dashboard metrics and connections. */
 @Resolver()

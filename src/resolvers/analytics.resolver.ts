@@ -1,6 +1,7 @@
 import { Arg, Args, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { GqlContext } from '../schema/context';
-import { ProductViewTrackedPayload, TrackProductViewArgs, UserActivityTrackedPayload } from '../schema/types/analytics.type';
+import { ProductViewTrackedPayload, UserActivityTrackedPayload } from '../events/payloads/admin.payload';
+import { TrackProductViewArgs } from '../schema/types/analytics.type';
 
 /** Product views and activity heartbeats. */
 @Resolver()

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { GqlContext } from '../schema/context';
-import { CartBatchItemInput, CartView, VariantInput } from '../schema/types/cart.type';
+import { CartView, VariantInput } from '../events/payloads/common.payload';
+import { CartBatchItemInput } from '../schema/types/cart.type';
 
 const variantOf = (v: VariantInput) => ({ size: v.size, color: v.color });
 

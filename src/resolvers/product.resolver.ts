@@ -1,8 +1,9 @@
+import { VariantInput } from '../events/payloads/common.payload';
 import { Arg, Args, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { Role } from '../entities/user.entity';
 import type { GqlContext } from '../schema/context';
 import {
-  CreateProductInput, Product, ProductConnection, ProductsArgs, UpdateProductInput, VariantInput,
+  CreateProductInput, Product, ProductConnection, ProductsArgs, UpdateProductInput,
 } from '../schema/types/product.type';
 
 @Resolver()

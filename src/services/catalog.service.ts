@@ -13,7 +13,6 @@ import { id as idSchema, parseInput, variantSchema } from './validation';
 import { productExists, productIdPage, productPricing, repricing, variantIdOf, type Pricing } from '../db/queries/catalog';
 import { wishlistersOf } from '../db/queries/wishlists';
 
-export type { Pricing };
 
 const money = z.number().positive('must be positive').max(100000).refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, 'at most two decimals');
 const text = (max: number) => z.string().trim().min(1, 'is required').max(max);
@@ -80,10 +79,6 @@ export class CatalogService {
     this.priceDrop = deps.outbox.define('price_dropped', (drop, emit, em, at) => this.raisePriceDrop(drop, emit, em, at));
   }
 
-  /** The effective price and discount per product id, as the database defines them. */
-  async pricing(em: EntityManager, productIds: string[]): Promise<Map<string, Pricing>> {
-    return productPricing(em, productIds);
-  }
 
   private view(p: ProductEntity, pricing: Pricing): Product {
     const variants = p.variants.getItems()
@@ -100,7 +95,7 @@ export class CatalogService {
   }
 
   private async views(em: EntityManager, products: ProductEntity[]): Promise<Product[]> {
-    const prices = await this.pricing(em, products.map((p) => p.id));
+    const prices = await productPricing(em, products.map((p) => p.id));
     return products.map((p) => this.view(p, prices.get(p.id)!));
   }
 

@@ -1,5 +1,4 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
-import { ConnectionStatsPayload } from '../../events/payloads/admin.payload';
 
 /** The current value of every dashboard metric (`dashboard_metric_update` carries one at a time). */
 @ObjectType('Dashboard')
@@ -13,4 +12,3 @@ export class DashboardType {
 }
 
 /** `connectionStats` answers with the fields of `connection_stats`. */
-export { ConnectionStatsPayload };

@@ -1,5 +1,4 @@
 import { ArgsType, Field, ID, Int } from 'type-graphql';
-import { ProductViewTrackedPayload, UserActivityTrackedPayload } from '../../events/payloads/admin.payload';
 
 @ArgsType()
 export class TrackProductViewArgs {
@@ -10,4 +9,3 @@ export class TrackProductViewArgs {
 }
 
 /** The mutations answer with the payload admins receive. */
-export { ProductViewTrackedPayload, UserActivityTrackedPayload };

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
-import { CartView, VariantInput } from '../../events/payloads/common.payload';
+import { VariantInput } from '../../events/payloads/common.payload';
 
 export enum CartBatchAction {
   add = 'add',
@@ -22,4 +22,3 @@ export class CartBatchItemInput {
   quantity?: number | null;
 }
 
-export { CartView, VariantInput };

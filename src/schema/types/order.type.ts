@@ -97,4 +97,3 @@ export class UpdateOrderStatusArgs {
   @Field(() => String, { nullable: true, description: 'ISO-8601 time.' }) estimatedDelivery?: string | null;
 }
 
-export { OrderStatus };

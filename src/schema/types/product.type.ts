@@ -88,4 +88,3 @@ export class UpdateProductInput {
   addVariants?: VariantStockInput[] | null;
 }
 
-export { VariantInput };
