@@ -15,7 +15,7 @@ import { root } from './mikro-orm.config';
  * (src/db/shop-sql.ts), so the whole statement rolls back and the service builds the client's error.
  */
 export const DB_FUNCTIONS = [
-  'shop_discount', 'shop_price', 'shop_apply_stock', 'shop_record_fact', 'shop_cart_view', 'shop_cart_apply', 'shop_checkout',
+  'shop_discount', 'shop_price', 'shop_apply_stock', 'shop_record_fact', 'shop_relay', 'shop_cart_view', 'shop_cart_apply', 'shop_checkout',
 ] as const;
 
 const DIR = path.join(root, 'src/db/functions');

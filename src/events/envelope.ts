@@ -12,8 +12,8 @@ export interface Route {
 
 /**
  * One event as it crosses the hub (Redis or in-process), the event log and the transports: plain
- * JSON. The relay writes these very objects into `shop_events` (src/events/event-log.ts): `position`
- * is the row's `id`.
+ * JSON. The relay writes each durable one as a row of `shop_events` (src/events/event-log.ts): `position`
+ * is the row's `id`, and the payload is stored without its `eventId`, which is added from the `id`.
  */
 export interface Envelope<P = unknown> {
   /** The catalogue's event name (the Socket.IO event name). */

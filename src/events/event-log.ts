@@ -22,6 +22,14 @@ export function parseEventId(id: unknown): number | null {
 export const resyncRequired = (why: string) =>
   new AppError(ErrorCode.RESYNC_REQUIRED, `Cannot resume: ${why}. Refetch by query and subscribe again without \`after\``);
 
+/**
+ * A logged event as it is published and replayed: its payload carries its position as `eventId`
+ * (the log stores the payload without it: the row's `id` is the position).
+ */
+function logged(position: number, name: string, payload: Record<string, unknown>, route: Route, at: number, trace?: string): Envelope {
+  return { name, payload: { eventId: formatEventId(position), ...payload }, route, at, position, ...(trace ? { trace } : {}) };
+}
+
 type Listener = (envelope: Envelope) => void;
 
 export interface EventLogOptions {
@@ -47,10 +55,11 @@ const RING_SIZE = 20_000;
 /**
  * The durable event log and its delivery on this instance.
  *
- * **Relay** (one at a time across the cluster, under a transaction-scoped advisory lock): takes the
- * committed facts from `shop_outbox`, expands them into events, gives them the next positions (gapless:
- * a counter row, not a sequence), writes them to `shop_events`, commits, then publishes them through
- * the hub. Woken right after this instance commits a fact (src/events/outbox.ts), and by a poll.
+ * **Relay** (one commit at a time across the cluster, under a transaction-scoped advisory lock):
+ * reads the committed facts from `shop_outbox` and expands them into events; `shop_relay`
+ * (src/db/functions/shop_relay.sql) then deletes the facts, gives the events the next positions
+ * (gapless: a counter row, not a sequence) and writes them to `shop_events` in one statement; then
+ * they are published through the hub. Woken right after this instance commits a fact (src/events/outbox.ts), and by a poll.
  *
  * **Delivery** (every instance): events reach this instance's listeners strictly in position order,
  * each once. Live from the hub (Redis); anything missed — a message lost while Redis was away, an
@@ -172,68 +181,58 @@ export class EventLog {
     }
   }
 
+  /**
+   * One batch: reads the oldest facts and expands them (no transaction, no lock), then hands them and
+   * their events to `shop_relay`, which in one statement deletes the facts, gives the events their
+   * positions and writes them, under the relay's lock. Two round trips: under a busy event loop every
+   * round trip waits its turn, and the relay's are in every event's delivery latency.
+   */
   private async relayBatch(): Promise<'busy' | 'empty' | 'some' | 'full'> {
     const { orm, outbox, logger } = this.opts;
-    let facts = 0;
+    const em = orm.em.fork();
+    const rows = await query<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>(em,
+      `select id, kind, fact, trace, created_at from shop_outbox order by id limit ${RELAY_BATCH}`);
+    if (!rows.length) return 'empty';
     /** Per traced fact: the span of its relay and publish (tracing on only). */
     const spans: OpenSpan[] = [];
-    const envelopes = await orm.em.fork().transactional(async (tx): Promise<Envelope[] | null> => {
-      const [{ locked }] = await tx.execute<Array<{ locked: boolean }>>('select pg_try_advisory_xact_lock(?) as locked', [RELAY_LOCK]);
-      if (!locked) return null;
-      const rows = await query<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>(tx,
-        `delete from shop_outbox where id in (select id from shop_outbox order by id limit ${RELAY_BATCH}) returning id, kind, fact, trace, created_at`);
-      facts = rows.length;
-      if (!rows.length) return [];
-      rows.sort((a, b) => Number(a.id) - Number(b.id));
-      const drafts: DraftEvent[] = [];
-      /** Per draft: when its change recorded the fact (ms), the start of its delivery lag. */
-      const recorded: number[] = [];
-      /** Per draft: the trace context its publish continues (the fact's relay span). */
-      const traces: Array<string | undefined> = [];
-      for (const row of rows) {
-        const span = openSpan(`publish ${row.kind}`, row.trace, 'producer', { 'shop.fact': row.kind, 'shop.outbox_id': row.id });
-        if (span) spans.push(span);
-        try {
-          const at = new Date(row.created_at);
-          const expanded = await outbox.expand(row.kind, row.fact, tx, at.toISOString());
-          drafts.push(...expanded);
-          for (let k = 0; k < expanded.length; k++) {
-            recorded.push(at.getTime());
-            traces.push(span?.context);
-          }
-        } catch (err) {
-          // A fact that cannot be expanded must not stop every later one.
-          logger.error({ err, kind: row.kind, outboxId: row.id }, 'event fact dropped: its handler failed');
+    const drafts: Array<DraftEvent & { at: number; trace?: string }> = [];
+    for (const row of rows) {
+      const span = openSpan(`publish ${row.kind}`, row.trace, 'producer', { 'shop.fact': row.kind, 'shop.outbox_id': row.id });
+      if (span) spans.push(span);
+      try {
+        const at = new Date(row.created_at);
+        for (const d of await outbox.expand(row.kind, row.fact, em, at.toISOString())) {
+          // `at`: when its change recorded the fact, the start of its delivery lag; `trace`: the
+          // context its publish continues (the fact's relay span).
+          drafts.push({ ...d, at: at.getTime(), ...(span ? { trace: span.context } : {}) });
         }
+      } catch (err) {
+        // A fact that cannot be expanded must not stop every later one: it is dropped with the batch.
+        logger.error({ err, kind: row.kind, outboxId: row.id }, 'event fact dropped: its handler failed');
       }
-      if (!drafts.length) return [];
-      const [{ last_id: last }] = await tx.execute<Array<{ last_id: string }>>(
-        'update shop_event_state set last_id = last_id + ? returning last_id', [drafts.length]);
-      const first = Number(last) - drafts.length + 1;
-      const out: Envelope[] = drafts.map((d, i) => ({
-        name: d.name, payload: { eventId: formatEventId(first + i), ...d.payload }, route: d.route, at: recorded[i], position: first + i,
-        ...(traces[i] ? { trace: traces[i] } : {}),
-      }));
-      await query(tx,
-        `insert into shop_events (id, name, payload, route, trace)
-         select x.position, x.name, x.payload, x.route, x.trace from jsonb_to_recordset(?::jsonb) as x(position bigint, name text, payload jsonb, route jsonb, trace text)`,
-        [JSON.stringify(out)]);
-      await tx.execute(`select pg_notify('shop_events', ?)`, [String(last)]);
-      return out;
-    }).catch((err: unknown) => {
+    }
+    let last: string | null;
+    try {
+      [{ last }] = await query<{ last: string | null }>(em, 'select shop_relay(?, ?::bigint[], ?::jsonb) as last', [
+        RELAY_LOCK, `{${rows.map((r) => r.id).join(',')}}`,
+        JSON.stringify(drafts.map((d) => ({ name: d.name, payload: d.payload, route: d.route, trace: d.trace ?? null }))),
+      ]);
+    } catch (err) {
       for (const span of spans) span.end({ 'shop.relay_failed': true });
       throw err;
-    });
-    if (envelopes === null || !envelopes.length) {
-      for (const span of spans) span.end();
-      return envelopes === null ? 'busy' : facts ? 'some' : 'empty';
     }
+    if (last === null || !drafts.length) {
+      for (const span of spans) span.end();
+      return last === null ? 'busy' : 'some';
+    }
+    const first = Number(last) - drafts.length + 1;
+    const envelopes = drafts.map((d, i) => logged(first + i, d.name, d.payload as Record<string, unknown>, d.route, d.at, d.trace));
     this.stats.relayed += envelopes.length;
     this.fault('after-relay');
     this.opts.hub.sendDurable(envelopes);
     for (const e of envelopes) this.receive(e);
     for (const span of spans) span.end();
-    return facts === RELAY_BATCH ? 'full' : 'some';
+    return rows.length === RELAY_BATCH ? 'full' : 'some';
   }
 
   // ---------------------------------------------------------------- delivery
@@ -316,7 +315,7 @@ export class EventLog {
     const rows = await query<{ id: string; name: string; payload: Record<string, unknown>; route: Route; trace: string | null; t: string }>(this.opts.orm.em.fork(),
       `select id, name, payload, route, trace, (extract(epoch from created_at) * 1000)::bigint as t
          from shop_events where id > ? order by id limit ?`, [after, limit]);
-    return rows.map((r) => ({ name: r.name, payload: r.payload, route: r.route, at: Number(r.t), position: Number(r.id), ...(r.trace ? { trace: r.trace } : {}) }));
+    return rows.map((r) => logged(Number(r.id), r.name, r.payload, r.route, Number(r.t), r.trace ?? undefined));
   }
 
   // ---------------------------------------------------------------- resume

@@ -6,6 +6,7 @@ import { io as ioV4, type Socket } from 'socket.io-client';
 import { gql, gqlOk, sleep, waitFor } from '../../support/clients';
 import { startProxy } from '../../support/proxy';
 import { useShopProcesses, type ShopProcess } from '../../support/use-shop';
+import { formatEventId } from '../../../src/events/event-log';
 
 /**
  * Instances as real processes (`node dist/src/main.js`) that die by SIGKILL: graphql-ws clients
@@ -34,9 +35,9 @@ async function sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> 
 }
 
 const loggedStock = async (productId: string) =>
-  (await sql<{ event_id: string }>(
-    `select payload->>'eventId' as event_id from shop_events where name = 'product_stock_update' and route->>'productId' = $1 order by id`,
-    [productId])).map((r) => r.event_id);
+  (await sql<{ id: string }>(
+    `select id from shop_events where name = 'product_stock_update' and route->>'productId' = $1 order by id`,
+    [productId])).map((r) => formatEventId(Number(r.id)));
 
 async function setup(at: ShopProcess): Promise<{ token: string; productId: string }> {
   const { login } = await gqlOk(at.url, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: ADMIN.email, p: ADMIN.password });

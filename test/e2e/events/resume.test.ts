@@ -25,7 +25,8 @@ async function logRows(shop: TestShop, name?: string): Promise<Array<{ id: strin
   await c.connect();
   try {
     const r = await c.query(`select id, name, payload, route from shop_events ${name ? 'where name = $1' : ''} order by id`, name ? [name] : []);
-    return r.rows;
+    // The stored payload has no eventId: it is the row's id.
+    return r.rows.map((row) => ({ ...row, payload: { eventId: formatId(Number(row.id)), ...row.payload } }));
   } finally {
     await c.end();
   }

@@ -1,0 +1,32 @@
+-- Moves relayed facts into the event log in one statement (the relay, src/events/event-log.ts).
+-- Under the relay's lock p_lock (transaction-scoped: held until this statement commits), deletes the
+-- facts p_facts and writes p_events ([{name, payload, route, trace}], in order) at the next
+-- positions, then wakes the readers (NOTIFY shop_events). Returns the last position issued, or null
+-- when another relay holds the lock or has taken any of p_facts since they were read: nothing changes.
+-- Only the relay deletes facts, and only under this lock, so what the check sees stays true.
+create or replace function shop_relay(p_lock bigint, p_facts bigint[], p_events jsonb) returns bigint
+language plpgsql
+as $$
+declare
+  v_n int := jsonb_array_length(p_events);
+  v_last bigint;
+begin
+  if not pg_try_advisory_xact_lock(p_lock) then
+    return null;
+  end if;
+  if (select count(*) from shop_outbox where id = any(p_facts)) <> cardinality(p_facts) then
+    return null;
+  end if;
+  delete from shop_outbox where id = any(p_facts);
+  if v_n = 0 then
+    select last_id into v_last from shop_event_state;
+    return v_last;
+  end if;
+  update shop_event_state set last_id = last_id + v_n returning last_id into v_last;
+  insert into shop_events (id, name, payload, route, trace)
+    select v_last - v_n + x.ord, x.name, x.payload, x.route, x.trace
+      from rows from (jsonb_to_recordset(p_events) as (name text, payload jsonb, route jsonb, trace text))
+           with ordinality as x(name, payload, route, trace, ord);
+  perform pg_notify('shop_events', v_last::text);
+  return v_last;
+end $$;
