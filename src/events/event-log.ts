@@ -221,9 +221,10 @@ export class EventLog {
       for (const span of spans) span.end({ 'shop.relay_failed': true });
       throw err;
     }
+    const outcome = rows.length === RELAY_BATCH ? 'full' : 'some';
     if (last === null || !drafts.length) {
       for (const span of spans) span.end();
-      return last === null ? 'busy' : 'some';
+      return last === null ? 'busy' : outcome;
     }
     const first = Number(last) - drafts.length + 1;
     const envelopes = drafts.map((d, i) => logged(first + i, d.name, d.payload as Record<string, unknown>, d.route, d.at, d.trace));
@@ -232,7 +233,7 @@ export class EventLog {
     this.opts.hub.sendDurable(envelopes);
     for (const e of envelopes) this.receive(e);
     for (const span of spans) span.end();
-    return rows.length === RELAY_BATCH ? 'full' : 'some';
+    return outcome;
   }
 
   // ---------------------------------------------------------------- delivery
