@@ -123,7 +123,6 @@ export const catalogue = {
 export type Catalogue = typeof catalogue;
 export type EventName = keyof Catalogue;
 export type PayloadOf<K extends EventName> = InstanceType<Catalogue[K]['payload']>;
-export const eventNames = Object.keys(catalogue) as EventName[];
 export const eventList: EventDefinition[] = Object.values(catalogue);
 
 /** The durable events' names (those that carry `eventId`). */
