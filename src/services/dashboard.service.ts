@@ -1,6 +1,7 @@
 import { nowIso, toMoney, type ServiceDeps } from './context';
 import type { PresenceService } from './presence/presence.service';
-import { countOpenSupportChats, todayOrders } from '../db/queries/dashboard';
+import { countOpenSupportChats } from '../db/queries/dashboard';
+import { todayOrders } from '../db/queries/orders';
 import { countPendingReviews } from '../db/queries/reviews';
 
 export type MetricName = 'ordersToday' | 'revenueToday' | 'activeConnections' | 'pendingReviews' | 'openSupportChats';
