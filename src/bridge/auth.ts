@@ -14,7 +14,7 @@ const noToken = (v: unknown) => v == null || (typeof v === 'string' && ['', 'nul
  * The token a Socket.IO client sent: the first present of `auth.token`, the Authorization header and
  * `?token=` (v2 clients); undefined (anonymous) when none is.
  */
-export function socketToken(handshake: { auth?: Record<string, unknown>; headers: IncomingMessage['headers']; query: Record<string, unknown> }): unknown {
+function socketToken(handshake: { auth?: Record<string, unknown>; headers: IncomingMessage['headers']; query: Record<string, unknown> }): unknown {
   return [handshake.auth?.token, handshake.headers.authorization, handshake.query?.token].find((v) => !noToken(v));
 }
 

@@ -10,7 +10,7 @@ import type { EventLog } from '../events/event-log';
 import type { Logger } from '../logger';
 
 /** The selection of every field of a type, nested objects included: the "full selection". */
-export function fullSelection(type: GraphQLObjectType, depth = 0): string {
+function fullSelection(type: GraphQLObjectType, depth = 0): string {
   if (depth > 6) throw new Error(`payload type ${type.name} nests too deep`);
   return Object.values(type.getFields())
     .map((f) => {

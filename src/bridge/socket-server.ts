@@ -23,7 +23,7 @@ export const SOCKET_IO_PATH = '/socket.io/';
 export type ShopIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Command payloads above this are refused with BAD_USER_INPUT (the transport refuses > 1 MB). */
-export const MAX_COMMAND_BYTES = 64 * 1024;
+const MAX_COMMAND_BYTES = 64 * 1024;
 
 export function createSocketServer(httpServer: HttpServer, config: AppConfig, adapter: typeof Adapter): ShopIo {
   return new Server(httpServer, {

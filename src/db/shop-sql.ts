@@ -3,16 +3,16 @@
  * expected refusal with a SQLSTATE of class `SH` (one per reason) and a JSON object as detail. The
  * statement rolls back; the calling service turns the detail into its client error.
  */
-export const ShopSqlState = {
+const ShopSqlState = {
   SH001: 'INSUFFICIENT_STOCK',
   SH002: 'NOT_FOUND',
   SH003: 'OVER_LINE_MAXIMUM',
   SH004: 'EMPTY_CART',
 } as const;
 
-export type ShopRefusalReason = (typeof ShopSqlState)[keyof typeof ShopSqlState];
+type ShopRefusalReason = (typeof ShopSqlState)[keyof typeof ShopSqlState];
 
-export interface ShopRefusal {
+interface ShopRefusal {
   reason: ShopRefusalReason;
   detail: Record<string, unknown>;
 }

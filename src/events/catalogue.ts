@@ -13,7 +13,7 @@ import {
 } from './payloads/shop.payload';
 import { NewSupportRequestPayload, SupportMessageReceivedPayload, UserTypingPayload } from './payloads/support.payload';
 
-export interface EventArg {
+interface EventArg {
   name: string;
   type: () => unknown;
   nullable: boolean;
@@ -38,12 +38,12 @@ export interface EventDefinition<P = unknown> {
 }
 
 /** The live signals: delivered to whoever is connected and never replayed. Every other event is durable. */
-export const LIVE_SIGNALS = new Set([
+const LIVE_SIGNALS = new Set([
   'user_typing', 'connection_stats', 'dashboard_metric_update', 'product_view_tracked', 'user_activity_tracked', 'user_offline',
 ]);
 
 /** The argument every durable subscription field takes: resume after this event. */
-export const afterArg: EventArg = {
+const afterArg: EventArg = {
   name: 'after', type: () => String, nullable: true,
   description: 'An `eventId`: first replay, in order, every later event of this field you are entitled to, then live ones. '
     + 'Defaults to `connectionParams.lastEventId`. Past the retention or unknown: RESYNC_REQUIRED.',
@@ -123,7 +123,6 @@ export const catalogue = {
 export type Catalogue = typeof catalogue;
 export type EventName = keyof Catalogue;
 export type PayloadOf<K extends EventName> = InstanceType<Catalogue[K]['payload']>;
-export const eventNames = Object.keys(catalogue) as EventName[];
 export const eventList: EventDefinition[] = Object.values(catalogue);
 
 /** The durable events' names (those that carry `eventId`). */

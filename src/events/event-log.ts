@@ -13,13 +13,13 @@ import type { DraftEvent, Outbox } from './outbox';
 export const formatEventId = (position: number): string => String(position).padStart(16, '0');
 
 /** The position an `eventId` names, or null when it is not one of ours. */
-export function parseEventId(id: unknown): number | null {
+function parseEventId(id: unknown): number | null {
   if (typeof id !== 'string' || !/^\d{1,16}$/.test(id)) return null;
   const n = Number(id);
   return Number.isSafeInteger(n) ? n : null;
 }
 
-export const resyncRequired = (why: string) =>
+const resyncRequired = (why: string) =>
   new AppError(ErrorCode.RESYNC_REQUIRED, `Cannot resume: ${why}. Refetch by query and subscribe again without \`after\``);
 
 /**

@@ -56,7 +56,7 @@ export class MemoryBackend implements PubSubBackend {
   }
 }
 
-export function redisOptions(): RedisOptions {
+function redisOptions(): RedisOptions {
   return {
     lazyConnect: false,
     maxRetriesPerRequest: null,

@@ -111,8 +111,3 @@ export class Outbox {
   }
 }
 
-/** A list of events under construction, for a service that builds them inside its transaction. */
-export function draftList(): { events: DraftEvent[]; emit: Emit } {
-  const events: DraftEvent[] = [];
-  return { events, emit: (name, payload, route = {}) => void events.push({ name, payload, route } as DraftEvent) };
-}

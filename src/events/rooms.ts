@@ -8,7 +8,7 @@ export const rooms = {
   cart: (userId: string) => `cart_${userId}`,
 } as const;
 
-export type ParsedRoom =
+type ParsedRoom =
   | { kind: 'admin' }
   | { kind: 'user'; id: string }
   | { kind: 'product'; id: string }

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { withinMs } from '../lib/within-ms';
 
 /** Which dependencies answered: PostgreSQL always, Redis when configured. */
-export interface DependencyChecks {
+interface DependencyChecks {
   database: boolean;
   redis?: boolean;
 }

@@ -5,7 +5,7 @@ import { ErrorCode, errorMessages } from '../errors';
 import type { Logger } from '../logger';
 
 /** The body of every HTTP error this server writes itself: the GraphQL error shape, always JSON. */
-export const httpErrorBody = (code: ErrorCode, message: string = errorMessages[code]) =>
+const httpErrorBody = (code: ErrorCode, message: string = errorMessages[code]) =>
   JSON.stringify({ errors: [{ message, extensions: { code } }] });
 
 const send = (res: Response, status: number, code: ErrorCode, message?: string) => {

@@ -3,7 +3,7 @@ import type { Envelope } from '../events/envelope';
 import { catalogue, type EventName } from '../events/catalogue';
 
 export type Transport = 'socket.io' | 'graphql-ws';
-export type GraphqlTransport = 'http' | 'graphql-ws';
+type GraphqlTransport = 'http' | 'graphql-ws';
 
 /** What the scrape reads from the running instance (nothing of it is touched per message). */
 export interface MetricSources {
@@ -22,7 +22,7 @@ export interface MetricSources {
 }
 
 /** At most this many distinct operation names are labelled; later new ones count as "other". */
-export const MAX_OPERATION_NAMES = 200;
+const MAX_OPERATION_NAMES = 200;
 const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 
 /** Seconds; delivery lag is mostly milliseconds, an outage may make it seconds. */

@@ -4,7 +4,7 @@ import { unauthenticated } from '../errors';
 import type { GqlContext } from '../schema/context';
 import { AuthPayload, RegisterInput, UserType } from '../schema/types/user.type';
 
-export const userView = (u: User): UserType => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString() });
+const userView = (u: User): UserType => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString() });
 
 @Resolver()
 export class UserResolver {

@@ -11,7 +11,7 @@ export interface QueryLimits {
   maxCost: number;
 }
 
-export type LimitName = 'depth' | 'aliases' | 'cost';
+type LimitName = 'depth' | 'aliases' | 'cost';
 
 const DEFAULT_LIST_SIZE = 10;
 const MAX_PAGE = 100;

@@ -10,7 +10,7 @@ import type { PresenceService } from './presence/presence.service';
 import { id as idSchema, parseInput } from './validation';
 
 /** At most one stored `user_activities` row per user and activity kind per this window. */
-export const ACTIVITY_PERSIST_WINDOW_MS = 10_000;
+const ACTIVITY_PERSIST_WINDOW_MS = 10_000;
 
 export const productViewSchema = z.object({
   productId: idSchema,

@@ -10,9 +10,9 @@ import type { ServiceDeps } from './context';
 import { id as idSchema, parseInput, variantSchema } from './validation';
 
 /** The most units of one variant a cart line may hold. */
-export const MAX_LINE_QUANTITY = 99;
+const MAX_LINE_QUANTITY = 99;
 /** The most items one `cart_batch_update` / `updateCart` may carry. */
-export const MAX_BATCH_ITEMS = 100;
+const MAX_BATCH_ITEMS = 100;
 
 const lineQuantity = (min: number) =>
   z.number().int('must be a whole number').min(min, `must be at least ${min}`).max(MAX_LINE_QUANTITY, `must be at most ${MAX_LINE_QUANTITY}`);
@@ -24,7 +24,7 @@ export const addItemSchema = z.object({
   quantity: lineQuantity(1).optional().transform((q) => q ?? 1),
 });
 /** `updateCartItem`: the line's new quantity; 0 removes it. */
-export const setItemSchema = z.object({ productId: idSchema, variant: variantSchema, quantity: lineQuantity(0) });
+const setItemSchema = z.object({ productId: idSchema, variant: variantSchema, quantity: lineQuantity(0) });
 /** `removeFromCart` / `cart_remove_item`. */
 export const removeItemSchema = z.object({ productId: idSchema, variant: variantSchema });
 
@@ -34,7 +34,7 @@ const batchItemSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('remove'), productId: idSchema, variant: variantSchema, quantity: z.number().nullish() }),
 ]);
 /** `updateCart` / `cart_batch_update`: 1–100 add/set/remove items, applied all or nothing. */
-export const batchSchema = z
+const batchSchema = z
   .array(batchItemSchema)
   .min(1, 'at least one item')
   .max(MAX_BATCH_ITEMS, `at most ${MAX_BATCH_ITEMS} items`);

@@ -1,14 +1,15 @@
 import { nowIso, toMoney, type ServiceDeps } from './context';
 import type { PresenceService } from './presence/presence.service';
-import { countOpenSupportChats, todayOrders } from '../db/queries/dashboard';
+import { countOpenSupportChats } from '../db/queries/dashboard';
+import { todayOrders } from '../db/queries/orders';
 import { countPendingReviews } from '../db/queries/reviews';
 
-export type MetricName = 'ordersToday' | 'revenueToday' | 'activeConnections' | 'pendingReviews' | 'openSupportChats';
+type MetricName = 'ordersToday' | 'revenueToday' | 'activeConnections' | 'pendingReviews' | 'openSupportChats';
 
-export const metricNames: MetricName[] = ['ordersToday', 'revenueToday', 'activeConnections', 'pendingReviews', 'openSupportChats'];
+const metricNames: MetricName[] = ['ordersToday', 'revenueToday', 'activeConnections', 'pendingReviews', 'openSupportChats'];
 
 /** The admin dashboard: every metric's current value. */
-export interface DashboardView {
+interface DashboardView {
   ordersToday: number;
   /** Money, two decimals. */
   revenueToday: number;
@@ -19,7 +20,7 @@ export interface DashboardView {
 }
 
 /** Changes within this window are published as one update per metric. */
-export const METRIC_COALESCE_MS = 250;
+const METRIC_COALESCE_MS = 250;
 
 /** Admin dashboard metrics, computed from the database and the cluster-wide presence counts. */
 export class DashboardService {

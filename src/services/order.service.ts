@@ -45,7 +45,7 @@ const updateStatusSchema = z.object({
  * The order status machine. Anything not listed is BAD_USER_INPUT. Cancelling returns
  * the stock; refunding a delivered order does not (the goods left the warehouse).
  */
-export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending: [OrderStatus.confirmed, OrderStatus.cancelled],
   confirmed: [OrderStatus.processing, OrderStatus.cancelled],
   processing: [OrderStatus.shipped, OrderStatus.cancelled],

@@ -6,15 +6,15 @@ import { id as idSchema } from './validation';
  * Keyset pagination on (created_at, id), shared by every Relay connection. Every created_at is
  * written with millisecond precision, so a cursor's ISO string compares exactly.
  */
-export interface Cursor {
+interface Cursor {
   createdAt: string;
   id: string;
 }
 
-export const encodeCursor = (createdAt: Date | string, id: string): string =>
+const encodeCursor = (createdAt: Date | string, id: string): string =>
   Buffer.from(`${new Date(createdAt).toISOString()}|${id}`).toString('base64url');
 
-export function decodeCursor(cursor: string): Cursor {
+function decodeCursor(cursor: string): Cursor {
   const [createdAt, id] = Buffer.from(String(cursor), 'base64url').toString('utf8').split('|');
   if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !idSchema.safeParse(id).success) {
     throw badInput('Invalid cursor', [{ path: 'after', message: 'is not a cursor from this API' }]);

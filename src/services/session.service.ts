@@ -13,7 +13,7 @@ export type SessionChange =
   /** One token was revoked (`logout`). */
   | { kind: 'revoked'; userId: string; tokenId: string; expiresAt: number };
 
-export type EndReason = 'token expired' | 'token revoked' | 'account deleted';
+type EndReason = 'token expired' | 'token revoked' | 'account deleted';
 
 /** One open, authenticated connection (graphql-ws or Socket.IO), as the transport tracks it. */
 export interface LiveConnection {

@@ -10,20 +10,20 @@ import { nowIso, type ServiceDeps } from './context';
 import type { DashboardService } from './dashboard.service';
 import { id as idSchema, parseInput } from './validation';
 
-export const SUPPORT_PRIORITIES = ['low', 'normal', 'medium', 'high', 'urgent'] as const;
-export const MAX_SUPPORT_MESSAGE = 2000;
+const SUPPORT_PRIORITIES = ['low', 'normal', 'medium', 'high', 'urgent'] as const;
+const MAX_SUPPORT_MESSAGE = 2000;
 
-export const openChatSchema = z.object({
+const openChatSchema = z.object({
   issue: z.string().trim().min(1, 'is required').max(500),
   priority: z.enum(SUPPORT_PRIORITIES, { message: `must be one of ${SUPPORT_PRIORITIES.join(', ')}` }).nullish().transform((p) => p ?? 'normal'),
 });
 /** 1–2000 characters, not only whitespace; kept as written. */
-export const messageSchema = z.string()
+const messageSchema = z.string()
   .max(MAX_SUPPORT_MESSAGE, `must be at most ${MAX_SUPPORT_MESSAGE} characters`)
   .refine((m) => m.trim().length > 0, 'must not be empty');
 
 /** A chat as its owner and admins see it (the `supportChats` query, `support_chat_joined`). */
-export interface SupportChatView {
+interface SupportChatView {
   id: string;
   chatRoom: string;
   user: EventUser;
@@ -36,7 +36,7 @@ export interface SupportChatView {
 }
 
 /** One message; the fields of `support_message_received` plus the chat. */
-export interface SupportMessageView {
+interface SupportMessageView {
   id: string;
   chatId: string;
   userId: string;

@@ -24,7 +24,7 @@ const registerSchema = z.object({
 const VIEWER_TTL_MS = 5000;
 const CACHE_SIZE = 50_000;
 
-export interface AuthResult {
+interface AuthResult {
   token: string;
   user: User;
 }

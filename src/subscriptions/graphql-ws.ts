@@ -65,7 +65,7 @@ function closeWhenIdle(ctx: WsContext, finishing?: string): void {
 }
 
 /** At most this many operations running at once on one connection. */
-export const WS_MAX_OPERATIONS = 100;
+const WS_MAX_OPERATIONS = 100;
 
 export interface GraphqlWsHooks {
   onConnect?(connectionId: string, viewer: Viewer | null): void;

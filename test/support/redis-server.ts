@@ -64,15 +64,18 @@ export async function startRedis(fixedPort?: number): Promise<{ url: string; por
     detached: false,
   });
   await waitForPort(port, 10_000);
+  // One stop for every caller. A process ended by a signal keeps exitCode null (its signalCode is
+  // set instead), so both are checked: waiting for an 'exit' that has already fired never returns.
+  let stopping: Promise<void> | null = null;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     process: child,
     stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+      (stopping ??= new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
-      }),
+      })),
   };
 }

@@ -24,7 +24,7 @@ export interface CommandContext {
 }
 
 /** A signed-in command's context: the dispatcher refused anonymous sockets before `run`. */
-export type SignedInContext = CommandContext & { viewer: Viewer };
+type SignedInContext = CommandContext & { viewer: Viewer };
 
 /**
  * A client→server command: its payload schema and the service call it makes. `auth: true`

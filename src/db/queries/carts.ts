@@ -5,7 +5,7 @@ import { toMoney } from '../../services/context';
 /** Carts: the SQL of cart reads and changes (`shop_cart_view`, `shop_cart_apply`), their rows and the cart view. */
 
 /** A cart as `shop_cart_view` returns it (unit prices: the effective price, in cents). */
-export interface CartJson {
+interface CartJson {
   id: string;
   updatedAt: string;
   items: Array<{
@@ -52,7 +52,7 @@ export function cartApplyParams(userId: string, ops: CartOp[], maxLineQuantity: 
 }
 
 /** The user's cart as `shop_cart_view` returns it (the cart must exist: see `ensureCart`). */
-export async function cartJson(em: EntityManager, userId: string): Promise<CartJson> {
+async function cartJson(em: EntityManager, userId: string): Promise<CartJson> {
   const [{ cart }] = await em.execute<Array<{ cart: CartJson }>>('select shop_cart_view(?) as cart', [userId]);
   return cart;
 }
@@ -61,7 +61,7 @@ export async function cartJson(em: EntityManager, userId: string): Promise<CartJ
  * The user's cart id, creating the (empty) cart on first use. A read of an existing cart writes
  * nothing; two first uses at once both end with the one row the unique user_id lets in.
  */
-export async function ensureCart(em: EntityManager, userId: string): Promise<string> {
+async function ensureCart(em: EntityManager, userId: string): Promise<string> {
   const existing = await em.execute<Array<{ id: string }>>('select id from carts where user_id = ?', [userId]);
   if (existing.length) return String(existing[0].id);
   const inserted = await em.execute<Array<{ id: string }>>(

@@ -8,7 +8,7 @@ import type { FlashSale } from '../../schema/types/flash-sale.type';
  */
 
 /** A flash sale's row. */
-export interface SaleRecord {
+interface SaleRecord {
   id: string;
   name: string;
   description: string;
@@ -22,7 +22,7 @@ export interface SaleRecord {
 }
 
 /** A flash sale's row with its product ids. */
-export interface SaleRow extends SaleRecord {
+interface SaleRow extends SaleRecord {
   products: string[] | null;
 }
 
@@ -34,7 +34,7 @@ const SALE_SELECT = `select fs.id, fs.name, fs.description, fs.discount_percenta
 const iso = (d: Date | string) => new Date(d).toISOString();
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
-export function saleView(r: SaleRow): FlashSale {
+function saleView(r: SaleRow): FlashSale {
   return {
     id: String(r.id), name: r.name, description: r.description, discountPercentage: Number(r.discount_percentage),
     startTime: iso(r.start_time), endTime: iso(r.end_time), products: (r.products ?? []).map(String), state: r.state,

@@ -5,7 +5,7 @@ import { toMoney } from '../../services/context';
 import { keysetPage } from '../../services/pagination';
 import type { StockChangeRow, StockDelta } from './stock';
 
-/** Orders: the SQL of checkout (`shop_checkout`), order reads and status moves, their rows and the order view. */
+/** Orders: the SQL of checkout (`shop_checkout`), order reads (and today's totals for the dashboard) and status moves, their rows and the order view. */
 
 /** An order as `loadOrders` reads it (orders.* with its customer's name and email). */
 export interface OrderRow {
@@ -126,6 +126,17 @@ export async function loadOrders(em: EntityManager, ids: string[], admin: boolea
   const byId = new Map(orders.map((o) => [String(o.id), o]));
   return ids.filter((id) => byId.has(id)).map((id) =>
     toOrderView(byId.get(id)!, items.filter((i) => i.order_id === id), history.filter((h) => h.order_id === id), admin));
+}
+
+/** "Today" is the current UTC calendar day; cancelled and refunded orders do not count. */
+const TODAY_ORDERS_SQL = `select count(*)::int as n, coalesce(sum(total_cents), 0)::bigint as cents from orders
+  where created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'
+    and status not in ('cancelled', 'refunded')`;
+
+/** Today's orders (the current UTC day, cancelled and refunded ones left out): how many, and their total in cents. */
+export async function todayOrders(em: EntityManager): Promise<{ count: number; cents: number }> {
+  const [r] = await em.execute<Array<{ n: number; cents: string | number }>>(TODAY_ORDERS_SQL);
+  return { count: Number(r.n), cents: Number(r.cents) };
 }
 
 const iso = (d: Date | string | null) => (d == null ? null : new Date(d).toISOString());

@@ -4,7 +4,7 @@ import { keysetPage } from '../../services/pagination';
 
 /** The reviews' SQL: reviews with their product and author, moderation, and the products' ratings. */
 
-export interface ReviewRow {
+interface ReviewRow {
   id: string;
   product_id: string;
   product_name: string;
@@ -25,7 +25,7 @@ const REVIEW_SELECT = `select r.id::text as id, r.product_id::text as product_id
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
-export function reviewView(r: ReviewRow): Review {
+function reviewView(r: ReviewRow): Review {
   return {
     id: String(r.id), productId: String(r.product_id), productName: r.product_name, rating: Number(r.rating),
     title: r.title, body: r.body, status: r.status,

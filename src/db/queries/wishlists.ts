@@ -5,7 +5,7 @@ import { toMoney } from '../../services/context';
 /** The wishlists' SQL: one wishlist per user, its items, and the users who wish for a product. */
 
 /** One row of a wishlist's view: the wishlist, and one of its items (all item columns null when it has none). */
-export interface WishlistLineRow {
+interface WishlistLineRow {
   id: string;
   user_id: string;
   updated_at: Date;
@@ -64,7 +64,7 @@ export async function wishlistersOf(em: EntityManager, productId: string): Promi
 }
 
 /** The view of a wishlist's rows (at least one: the wishlist's). */
-export function wishlistView(rows: WishlistLineRow[]): WishlistView {
+function wishlistView(rows: WishlistLineRow[]): WishlistView {
   const first = rows[0];
   const items = rows.filter((r) => r.product_id).map((r) => ({
     productId: String(r.product_id),

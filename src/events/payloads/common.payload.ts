@@ -39,7 +39,7 @@ export class Customer {
 }
 
 @ObjectType()
-export class CartLine {
+class CartLine {
   @Field(() => ID) productId!: string;
   @Field() productName!: string;
   @Field(() => VariantRef) variant!: VariantRef;
@@ -62,7 +62,7 @@ export class CartView {
 }
 
 @ObjectType()
-export class WishlistLine {
+class WishlistLine {
   @Field(() => ID) productId!: string;
   @Field() productName!: string;
   @Field(() => VariantRef, { nullable: true }) variant!: VariantRef | null;

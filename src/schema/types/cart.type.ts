@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
 import { VariantInput } from '../../events/payloads/common.payload';
 
-export enum CartBatchAction {
+enum CartBatchAction {
   add = 'add',
   remove = 'remove',
   set = 'set',

@@ -19,7 +19,7 @@ export class ShippingAddress {
 }
 
 @InputType()
-export class ShippingAddressInput {
+class ShippingAddressInput {
   @Field() name!: string;
   @Field() line1!: string;
   @Field(() => String, { nullable: true }) line2?: string | null;
@@ -46,7 +46,7 @@ export class TrackingInput {
 
 /** A line as it was bought: name, variant, SKU and unit price are snapshots taken at checkout. */
 @ObjectType()
-export class OrderLine {
+class OrderLine {
   @Field(() => ID, { nullable: true, description: 'Null when the product has since been deleted.' }) productId!: string | null;
   @Field() productName!: string;
   @Field(() => VariantRef) variant!: VariantRef;

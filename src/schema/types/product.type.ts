@@ -56,7 +56,7 @@ export class ProductsArgs {
 }
 
 @InputType()
-export class VariantStockInput {
+class VariantStockInput {
   @Field() size!: string;
   @Field() color!: string;
   @Field(() => Int) stock!: number;

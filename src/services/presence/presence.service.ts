@@ -10,7 +10,7 @@ import { MemoryPresenceStore } from './memory-store';
 import { RedisPresenceStore } from './redis-store';
 import type { InstanceCounts, PresenceStore } from './store';
 
-export type ConnectionKind = 'socket' | 'graphql-ws';
+type ConnectionKind = 'socket' | 'graphql-ws';
 
 interface LocalConnection {
   kind: ConnectionKind;
