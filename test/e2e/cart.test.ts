@@ -253,4 +253,15 @@ describe('cart_batch_update and updateCart', () => {
     expect(i2.rec.of('cart_sync').map((e) => e.cart.itemCount)).toEqual([0, 7, 3, 2]);
     expect(i1.rec.of('cart_updated')).toEqual([]);
   });
+
+  it('ignores the quantity of a remove, whatever number it is (a fuzz counterexample was an INTERNAL_SERVER_ERROR)', async () => {
+    const p = await makeProduct(shop(), [{ ...black9, stock: 10 }, { ...white10, stock: 10 }], { price: 10 });
+    const jay = await makeUser(shop());
+    const j = await cartSocket(jay);
+    expect((await emitAck(j.s, 'cart_batch_update', [item('add', p.id, black9, 2), item('add', p.id, white10, 1)])).ok).toBe(true);
+    const removed = await emitAck(j.s, 'cart_batch_update', [item('remove', p.id, white10, 6.72e-62), item('remove', p.id, black9, -3), item('add', p.id, black9, 2)]);
+    expect(removed.ok).toBe(true);
+    expect(removed.data.items.map((i: any) => [i.variant.color, i.quantity])).toEqual([['black', 2]]);
+    expect((await gqlOk(shop().url, Q_CART, {}, jay.token)).cart).toEqual(removed.data);
+  });
 });

@@ -47,7 +47,8 @@ export const CART_APPLY_SQL = 'select shop_cart_apply(?, ?::jsonb, ?, ?::jsonb) 
 export function cartApplyParams(userId: string, ops: CartOp[], maxLineQuantity: number): unknown[] {
   const rows = ops.map((op, index) => (op.action === 'clear'
     ? { index, action: op.action }
-    : { index, action: op.action, product_id: op.productId, size: op.variant.size, color: op.variant.color, quantity: op.quantity ?? null }));
+    // A remove takes no quantity: one a client sent anyway is ignored, whatever it is.
+    : { index, action: op.action, product_id: op.productId, size: op.variant.size, color: op.variant.color, quantity: op.action === 'remove' ? null : op.quantity ?? null }));
   return [userId, JSON.stringify(rows), maxLineQuantity];
 }
 
