@@ -14,6 +14,7 @@
  * each window closes only after the product instance was stopped, and opens after a quiet wait.
  */
 import { Client as PgClient } from 'pg';
+import { formatEventId } from '../src/events/event-log';
 import { ClientProc, makeTrigger, type FanoutContext } from './fanout';
 import { cpuMicros, sleep } from './lib/proc';
 import { Phase, RESUME_SUBSCRIPTION } from './lib/protocol';
@@ -148,10 +149,10 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       await quiet();
       const last = Number((await q.query<{ last_id: string }>('select last_id from shop_event_state')).rows[0].last_id);
       const point = async (at: number) => {
-        const r = await q.query<{ event_id: string; n: string }>(
-          `select (select payload->>'eventId' from shop_events where id = $1) as event_id,
-                  (select count(*) from shop_events where id > $1 and name = 'inventory_update') as n`, [at]);
-        return { after: r.rows[0].event_id, at, eventsBack: Number(r.rows[0].n), positionsBack: last - at };
+        // The log stores payloads without their eventId: it is the position, formatted.
+        const r = await q.query<{ n: string }>(
+          `select count(*) as n from shop_events where id > $1 and name = 'inventory_update'`, [at]);
+        return { after: formatEventId(at), at, eventsBack: Number(r.rows[0].n), positionsBack: last - at };
       };
       single = await point(p0);
       // The crowd's position: just before the crowdEvents-th last inventory_update.
