@@ -11,8 +11,9 @@ export type DraftEvent = { [K in DurableEventName]: { name: K; payload: DraftOf<
 export type Emit = <K extends DurableEventName>(name: K, payload: DraftOf<K>, route?: Route) => void;
 
 /**
- * Turns one recorded fact into its events, when the relay takes it. Runs inside the relay's
- * transaction (`em`), so it may read what the change committed, and who should hear of it now.
+ * Turns one recorded fact into its events, when the relay takes it. Runs after the change
+ * committed, outside any transaction (`em`), so it may read what the change committed, and who
+ * should hear of it now.
  * `at` is when the change recorded the fact (ISO): the events' `timestamp`.
  */
 export type FactHandler<F> = (fact: F, emit: Emit, em: EntityManager, at: string) => void | Promise<void>;

@@ -214,10 +214,10 @@ export class CatalogService {
       throw badInput('delta must be a non-zero whole number', [{ path: 'delta', message: 'must be a non-zero whole number' }]);
     }
     const em = this.deps.orm.em.fork();
-    await em.transactional(async (tx) => {
-      const variantId = await this.variantId(tx, pid, v);
-      await this.stock.apply(tx, [{ variantId, delta }]);
-    });
+    // No transaction: the variant's id never changes, and the change with its events' fact is one
+    // statement that commits by itself (two round trips in all).
+    const variantId = await this.variantId(em, pid, v);
+    await this.stock.apply(em, [{ variantId, delta }]);
     return this.product(pid);
   }
 
@@ -233,7 +233,7 @@ export class CatalogService {
 
   /**
    * The `price_drop_alert`s of a fall in a product's effective price, one per wishlister at the time
-   * the event is raised (the relay calls this, inside its transaction).
+   * the event is raised (the relay calls this).
    */
   async raisePriceDrop(drop: PriceDrop, emit: Emit, em: EntityManager, timestamp: string): Promise<void> {
     const { productId, productName, oldCents, newCents } = drop;

@@ -3,7 +3,7 @@ import { shopRefusal } from '../db/shop-sql';
 import { AppError, ErrorCode } from '../errors';
 import type { Emit, FactKind } from '../events/outbox';
 import {
-  applyStock, stockChanges, variantSkus, wishlistersOf, type ShortVariant, type StockChange, type StockChangeRow, type StockDelta,
+  APPLY_STOCK_SQL, applyStockParams, stockChanges, variantSkus, wishlistersOf, type ShortVariant, type StockChange, type StockChangeRow, type StockDelta,
 } from '../db/queries/stock';
 import type { ServiceDeps } from './context';
 
@@ -26,19 +26,19 @@ export class StockService {
   }
 
   /**
-   * Applies all deltas inside the caller's transaction (one round trip), or throws INSUFFICIENT_STOCK
-   * naming every short variant. The changes' events are recorded in the same transaction.
+   * Applies all deltas in one round trip, their events' fact included, or throws INSUFFICIENT_STOCK
+   * naming every short variant (nothing changes). In the caller's transaction when `em` is in one;
+   * otherwise the statement commits by itself.
    */
   async apply(em: EntityManager, deltas: StockDelta[]): Promise<StockChange[]> {
     if (!deltas.length) return [];
-    let rows: StockChangeRow[];
+    let rows: Array<{ changes: StockChangeRow[] }>;
     try {
-      rows = await applyStock(em, deltas);
+      rows = await this.changed.call(em, APPLY_STOCK_SQL, applyStockParams(deltas), { with: {} });
     } catch (err) {
       throw StockService.refusal(err) ?? err;
     }
-    if (rows.length) await this.changed.record(em, { changes: rows });
-    return stockChanges(rows);
+    return stockChanges(rows[0].changes);
   }
 
   /** The INSUFFICIENT_STOCK error for a refusal of `shop_apply_stock` (or null when `err` is something else). */

@@ -39,16 +39,17 @@ export function stockChanges(rows: StockChangeRow[]): StockChange[] {
 }
 
 /**
- * Applies all deltas in `em`'s transaction in one statement (`shop_apply_stock`), returning the
- * changes it made; a refusal (SQLSTATE class `SH`) is thrown as the database raised it.
+ * Applies all deltas in one statement (`shop_apply_stock`) and, when it changed anything, records
+ * the changes as the fact `{changes}` in the same statement (`shop_record_fact`; `FactKind.call`
+ * adds its parameter p_fact, the last one). Returns the changes; a refusal (SQLSTATE class `SH`)
+ * is thrown as the database raised it, and nothing is recorded.
  */
-export async function applyStock(em: EntityManager, deltas: StockDelta[]): Promise<StockChangeRow[]> {
-  const [{ changes }] = await em.execute<Array<{ changes: StockChangeRow[] }>>(
-    'select shop_apply_stock(?::jsonb) as changes',
-    [JSON.stringify(deltas.map((d) => ({ variant_id: d.variantId, delta: d.delta })))],
-  );
-  return changes;
-}
+export const APPLY_STOCK_SQL = `select c.changes,
+    case when jsonb_array_length(c.changes) > 0 then shop_record_fact(f.p, jsonb_build_object('changes', c.changes)) end as recorded
+  from (select shop_apply_stock(?::jsonb) as changes offset 0) c, (select ?::jsonb as p) f`;
+
+/** The parameters of APPLY_STOCK_SQL but the last (the fact). */
+export const applyStockParams = (deltas: StockDelta[]) => [JSON.stringify(deltas.map((d) => ({ variant_id: d.variantId, delta: d.delta })))];
 
 /** The SKUs of the given variants (those that exist). */
 export async function variantSkus(em: EntityManager, variantIds: string[]): Promise<Array<{ id: string; sku: string }>> {
