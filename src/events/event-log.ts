@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import { inSpan, openSpan, untraced, type OpenSpan } from '../tracing';
 import type { Envelope, Route } from './envelope';
 import type { EventHub } from './hub';
-import type { DraftEvent, Outbox } from './outbox';
+import type { DraftEvent, Outbox, RecordedFact } from './outbox';
 
 /** An event id: its position, zero-padded to a fixed width so ids also sort as strings. */
 export const formatEventId = (position: number): string => String(position).padStart(16, '0');
@@ -56,10 +56,12 @@ const RING_SIZE = 20_000;
  * The durable event log and its delivery on this instance.
  *
  * **Relay** (one commit at a time across the cluster, under a transaction-scoped advisory lock):
- * reads the committed facts from `shop_outbox` and expands them into events; `shop_relay`
- * (src/db/functions/shop_relay.sql) then deletes the facts, gives the events the next positions
- * (gapless: a counter row, not a sequence) and writes them to `shop_events` in one statement; then
- * they are published through the hub. Woken right after this instance commits a fact (src/events/outbox.ts), and by a poll.
+ * takes the facts this instance's commits handed over, or reads the committed facts from
+ * `shop_outbox` (after a poll, or when an older fact waits there), and expands them into events;
+ * `shop_relay` (src/db/functions/shop_relay.sql) then deletes the facts, gives the events the next
+ * positions (gapless: a counter row, not a sequence) and writes them to `shop_events` in one
+ * statement; then they are published through the hub. Woken right after this instance commits a
+ * fact (src/events/outbox.ts), and by a poll.
  *
  * **Delivery** (every instance): events reach this instance's listeners strictly in position order,
  * each once. Live from the hub (Redis); anything missed — a message lost while Redis was away, an
@@ -81,6 +83,10 @@ export class EventLog {
   private catchingUp: Promise<void> | null = null;
   private relayRunning = false;
   private relayDirty = false;
+  /** Facts this instance committed and handed over: relayed without reading the outbox. */
+  private handed: RecordedFact[] = [];
+  /** The next batch reads the outbox (at start, on the poll, and whenever the handed facts are not all there is). */
+  private readNeeded = true;
   private relayRetry: NodeJS.Timeout | null = null;
   private loops: Loop[] = [];
   private listenClient: Client | null = null;
@@ -103,11 +109,11 @@ export class EventLog {
     this.started = true;
     this.drainPending();
     await this.listenForWakeUps();
-    // Facts committed on this instance wake its relay; those of a dead instance wait for the poll.
-    // The relay is not part of the request that woke it: its spans continue each fact's own trace.
-    this.opts.outbox.onCommitted(this.opts.orm, () => untraced(() => {
+    // Facts committed on this instance are handed to its relay; those of a dead instance wait for
+    // the poll. The relay is not part of the request that woke it: its spans continue each fact's own trace.
+    this.opts.outbox.onCommitted(this.opts.orm, (facts) => untraced(() => {
       this.fault('before-relay');
-      void this.relay();
+      void this.relay(facts);
     }));
     const poll = Math.max(50, this.opts.pollMs);
     const { logger } = this.opts;
@@ -152,9 +158,15 @@ export class EventLog {
 
   // ---------------------------------------------------------------- relay
 
-  /** Moves committed facts into the log; any instance may call it, one runs at a time cluster-wide. */
-  async relay(): Promise<void> {
+  /**
+   * Moves committed facts into the log; any instance may call it, one runs at a time cluster-wide.
+   * `facts`: what a commit of this instance recorded (relayed without a read of the outbox when
+   * nothing older waits there); none: read the outbox.
+   */
+  async relay(facts?: RecordedFact[] | null): Promise<void> {
     if (this.closed) return;
+    if (facts?.length) this.handed.push(...facts);
+    else this.readNeeded = true;
     if (this.relayRunning) {
       this.relayDirty = true;
       return;
@@ -165,6 +177,7 @@ export class EventLog {
         this.relayDirty = false;
         const outcome = await this.relayBatch();
         if (outcome === 'busy') {
+          this.readNeeded = true;
           // Another instance holds the relay; look again shortly in case it finished before our facts committed.
           this.relayRetry ??= setTimeout(() => {
             this.relayRetry = null;
@@ -175,6 +188,8 @@ export class EventLog {
         if (outcome === 'full') this.relayDirty = true;
       } while (this.relayDirty && !this.closed);
     } catch (err) {
+      // The facts stay in the outbox: the next batch reads them.
+      this.readNeeded = true;
       if (!this.closed) this.opts.logger.error({ err }, 'event relay failed (retrying)');
     } finally {
       this.relayRunning = false;
@@ -182,25 +197,35 @@ export class EventLog {
   }
 
   /**
-   * One batch: reads the oldest facts and expands them (no transaction, no lock), then hands them and
-   * their events to `shop_relay`, which in one statement deletes the facts, gives the events their
-   * positions and writes them, under the relay's lock. Two round trips: under a busy event loop every
-   * round trip waits its turn, and the relay's are in every event's delivery latency.
+   * One batch: the facts this instance handed over, or else the oldest facts read from the outbox,
+   * expanded into events (no transaction, no lock); then `shop_relay`, which in one statement
+   * deletes the facts, gives the events their positions and writes them, under the relay's lock.
+   * One round trip for handed facts, two after a read: under a busy event loop every round trip
+   * waits its turn, and the relay's are in every event's delivery latency.
    */
   private async relayBatch(): Promise<'busy' | 'empty' | 'some' | 'full'> {
     const { orm, outbox, logger } = this.opts;
     const em = orm.em.fork();
-    const rows = await query<{ id: string; kind: string; fact: unknown; trace: string | null; created_at: Date }>(em,
-      `select id, kind, fact, trace, created_at from shop_outbox order by id limit ${RELAY_BATCH}`);
+    const handed = !this.readNeeded && this.handed.length > 0;
+    let rows: RecordedFact[];
+    if (handed) {
+      rows = this.handed.splice(0, RELAY_BATCH);
+    } else {
+      this.readNeeded = false;
+      rows = await query<RecordedFact>(em, `select id, kind, fact, trace, created_at as at from shop_outbox order by id limit ${RELAY_BATCH}`);
+      // Handed facts the read brought are relayed with it; the others stay handed.
+      const read = new Set(rows.map((r) => Number(r.id)));
+      this.handed = this.handed.filter((f) => !read.has(Number(f.id)));
+    }
     if (!rows.length) return 'empty';
     /** Per traced fact: the span of its relay and publish (tracing on only). */
     const spans: OpenSpan[] = [];
     const drafts: Array<DraftEvent & { at: number; trace?: string }> = [];
     for (const row of rows) {
-      const span = openSpan(`publish ${row.kind}`, row.trace, 'producer', { 'shop.fact': row.kind, 'shop.outbox_id': row.id });
+      const span = openSpan(`publish ${row.kind}`, row.trace, 'producer', { 'shop.fact': row.kind, 'shop.outbox_id': String(row.id) });
       if (span) spans.push(span);
       try {
-        const at = new Date(row.created_at);
+        const at = new Date(row.at);
         for (const d of await outbox.expand(row.kind, row.fact, em, at.toISOString())) {
           // `at`: when its change recorded the fact, the start of its delivery lag; `trace`: the
           // context its publish continues (the fact's relay span).
@@ -213,18 +238,24 @@ export class EventLog {
     }
     let last: string | null;
     try {
-      [{ last }] = await query<{ last: string | null }>(em, 'select shop_relay(?, ?::bigint[], ?::jsonb) as last', [
+      [{ last }] = await query<{ last: string | null }>(em, 'select shop_relay(?, ?::bigint[], ?::jsonb, ?) as last', [
         RELAY_LOCK, `{${rows.map((r) => r.id).join(',')}}`,
-        JSON.stringify(drafts.map((d) => ({ name: d.name, payload: d.payload, route: d.route, trace: d.trace ?? null }))),
+        JSON.stringify(drafts.map((d) => ({ name: d.name, payload: d.payload, route: d.route, trace: d.trace ?? null }))), handed,
       ]);
     } catch (err) {
       for (const span of spans) span.end({ 'shop.relay_failed': true });
       throw err;
     }
-    const outcome = rows.length === RELAY_BATCH ? 'full' : 'some';
-    if (last === null || !drafts.length) {
+    const outcome = rows.length === RELAY_BATCH || (handed && this.handed.length) ? 'full' : 'some';
+    if (last === null || Number(last) < 0 || !drafts.length) {
       for (const span of spans) span.end();
-      return last === null ? 'busy' : outcome;
+      if (last === null) return 'busy';
+      if (Number(last) < 0) {
+        // An older fact waits in the outbox: it goes first, with these, after a read.
+        this.readNeeded = true;
+        return 'full';
+      }
+      return outcome;
     }
     const first = Number(last) - drafts.length + 1;
     const envelopes = drafts.map((d, i) => logged(first + i, d.name, d.payload as Record<string, unknown>, d.route, d.at, d.trace));

@@ -18,6 +18,16 @@ export type Emit = <K extends DurableEventName>(name: K, payload: DraftOf<K>, ro
  */
 export type FactHandler<F> = (fact: F, emit: Emit, em: EntityManager, at: string) => void | Promise<void>;
 
+/** A fact as `shop_record_fact` returns it (and the relay reads it from `shop_outbox`); `at`: when it was recorded. */
+export interface RecordedFact {
+  /** A bigint: a number from `shop_record_fact`'s JSON, a string from a read of the table. */
+  id: number | string;
+  kind: string;
+  fact: unknown;
+  trace: string | null;
+  at: string | Date;
+}
+
 /** One kind of fact: how it is recorded (in the change's transaction) and what it raises. */
 export interface FactKind<F> {
   kind: string;
@@ -27,7 +37,9 @@ export interface FactKind<F> {
    * For a change that is one call of a database function that records the fact itself
    * (`shop_record_fact`, in the change's own statement): runs `sql`, whose last parameter is the
    * function's `p_fact` (`{kind, trace, with, always}`: the fact is `with` plus what the function adds;
-   * `always` asks for a fact also when the call changed nothing), then wakes the relay.
+   * `always` asks for a fact also when the call changed nothing). `sql` returns what
+   * `shop_record_fact` returned in a column `fact` (null when it recorded nothing), which is handed
+   * to the relay when the change commits.
    */
   call<R>(em: EntityManager, sql: string, params: unknown[], fact: { with: Record<string, unknown>; always?: boolean }): Promise<R[]>;
 }
@@ -40,7 +52,8 @@ const factParam = (kind: string, fact: { with: unknown; always?: boolean }) => J
  * (a fact), and the relay (src/events/event-log.ts) expands each committed fact into catalogue events,
  * gives them their positions and publishes them. A change that rolls back records nothing.
  *
- * The instance that committed a fact wakes its own relay right after the commit. There is no NOTIFY
+ * The instance that committed a fact hands it to its own relay right after the commit (the relay
+ * need not read it back unless an earlier fact is still waiting). There is no NOTIFY
  * for facts: PostgreSQL commits the transactions that notify one at a time (a database-wide lock
  * held through the commit's flush), which capped checkouts. A fact whose instance died before its
  * relay ran is taken by the relay's poll on any instance.
@@ -49,9 +62,9 @@ export class Outbox {
   private handlers = new Map<string, FactHandler<unknown>>();
   /** Events built by the service itself, inside the transaction. */
   readonly events: FactKind<DraftEvent[]>;
-  /** Open transactions that recorded a fact: their commit wakes the relay. */
-  private recordedIn = new WeakSet<object>();
-  private wake: () => void = () => undefined;
+  /** Open transactions that recorded facts: their commit hands them to the relay. */
+  private recordedIn = new WeakMap<object, RecordedFact[] | null>();
+  private wake: (facts: RecordedFact[] | null) => void = () => undefined;
 
   constructor() {
     this.events = this.define<DraftEvent[]>('events', (events, emit) => {
@@ -59,24 +72,35 @@ export class Outbox {
     });
   }
 
-  /** Calls `wake` after every commit that recorded a fact (the relay's `relay()`). */
-  onCommitted(orm: MikroORM, wake: () => void): void {
+  /**
+   * Calls `wake` with the facts of every commit that recorded any (the relay's `relay(facts)`), or
+   * with null when a statement did not say what it recorded (the relay then reads the outbox).
+   */
+  onCommitted(orm: MikroORM, wake: (facts: RecordedFact[] | null) => void): void {
     this.wake = wake;
     orm.em.getEventManager().registerSubscriber({
       afterTransactionCommit: ({ transaction }) => {
-        if (transaction && this.recordedIn.has(transaction)) {
-          this.recordedIn.delete(transaction);
-          this.wake();
-        }
+        if (!transaction || !this.recordedIn.has(transaction)) return;
+        const facts = this.recordedIn.get(transaction)!;
+        this.recordedIn.delete(transaction);
+        this.wake(facts);
       },
     });
   }
 
-  /** After a fact was written through `em`: wake now (it committed by itself) or at its transaction's commit. */
-  private recorded(em: EntityManager): void {
+  /**
+   * After a statement through `em` that may have recorded facts (the rows' `fact` column; rows
+   * without that column may have recorded any): hands them on now (the statement committed by
+   * itself) or at its transaction's commit. Nothing recorded, nothing to wake.
+   */
+  private recorded(em: EntityManager, rows: unknown[]): void {
+    const told = rows.length > 0 && rows.every((r) => typeof r === 'object' && r !== null && 'fact' in r);
+    const facts = told ? rows.map((r) => (r as { fact: RecordedFact | null }).fact).filter((f): f is RecordedFact => f !== null) : null;
+    if (facts && !facts.length) return;
     const tx = em.isInTransaction() ? (em.getTransactionContext() as object | undefined) : undefined;
-    if (tx) this.recordedIn.add(tx);
-    else this.wake();
+    if (!tx) return this.wake(facts);
+    const list = this.recordedIn.has(tx) ? this.recordedIn.get(tx)! : [];
+    this.recordedIn.set(tx, list && facts ? [...list, ...facts] : null);
   }
 
   /** Declares a kind of fact and the handler that expands it. One handler per kind. */
@@ -86,12 +110,11 @@ export class Outbox {
     return {
       kind,
       record: async (em, fact) => {
-        await query(em, 'select shop_record_fact(?::jsonb, null)', [factParam(kind, { with: fact })]);
-        this.recorded(em);
+        this.recorded(em, await query(em, 'select shop_record_fact(?::jsonb, null) as fact', [factParam(kind, { with: fact })]));
       },
       call: async <R>(em: EntityManager, sql: string, params: unknown[], fact: { with: Record<string, unknown>; always?: boolean }) => {
         const rows = await query<R>(em, sql, [...params, factParam(kind, fact)]);
-        this.recorded(em);
+        this.recorded(em, rows);
         return rows;
       },
     };

@@ -2,7 +2,7 @@
 -- changes and checkouts apply one at a time. p_ops: [{index, action: add|set|remove|clear,
 -- product_id, size, color, quantity}] in order. Every added/set line must fit p_max and the stock.
 -- Returns {changed, cart}; records it for its events (shop_record_fact) when it changed something,
--- or always when p_fact.always.
+-- or always when p_fact.always, and then adds the recorded fact to the result as `fact`.
 drop function if exists shop_cart_apply(uuid, jsonb, int);
 create or replace function shop_cart_apply(p_user uuid, p_ops jsonb, p_max int, p_fact jsonb) returns jsonb
 language plpgsql
@@ -68,7 +68,7 @@ begin
   end if;
   v_result := jsonb_build_object('changed', v_changed, 'cart', shop_cart_view(p_user));
   if v_changed or (p_fact->>'always')::boolean then
-    perform shop_record_fact(p_fact, jsonb_build_object('r', v_result));
+    v_result := v_result || jsonb_build_object('fact', shop_record_fact(p_fact, jsonb_build_object('r', v_result)));
   end if;
   return v_result;
 end $$;

@@ -3,7 +3,8 @@
 -- idempotency_key) is the backstop); the cart is locked, its lines priced with the active
 -- flash-sale discount and snapshotted, the stock taken, the cart emptied. Returns {replay} or the
 -- new order with its lines, stock changes and the emptied cart's id and time. The placed order is
--- recorded for its events (shop_record_fact) in the same transaction: p_fact as the caller built it.
+-- recorded for its events (shop_record_fact) in the same transaction: p_fact as the caller built it;
+-- the recorded fact comes back as the result's `fact`.
 drop function if exists shop_checkout(uuid, text, jsonb, timestamptz);
 create or replace function shop_checkout(p_user uuid, p_key text, p_address jsonb, p_at timestamptz, p_fact jsonb) returns jsonb
 language plpgsql
@@ -62,6 +63,5 @@ begin
     'totalCents', v_total, 'itemCount', v_count, 'lines', v_lines, 'changes', v_changes, 'cartId', v_cart.id,
     'cartUpdatedAt', v_cart.updated_at);
   -- The fact leaves out the lines: the events name the order, not what it holds.
-  perform shop_record_fact(p_fact, jsonb_build_object('placed', v_result - 'lines'));
-  return v_result;
+  return v_result || jsonb_build_object('fact', shop_record_fact(p_fact, jsonb_build_object('placed', v_result - 'lines')));
 end $$;

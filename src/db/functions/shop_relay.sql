@@ -4,7 +4,12 @@
 -- positions, then wakes the readers (NOTIFY shop_events). Returns the last position issued, or null
 -- when another relay holds the lock or has taken any of p_facts since they were read: nothing changes.
 -- Only the relay deletes facts, and only under this lock, so what the check sees stays true.
-create or replace function shop_relay(p_lock bigint, p_facts bigint[], p_events jsonb) returns bigint
+-- p_handed: the facts were handed over by the instance that committed them, not read from the
+-- outbox; then -1 (nothing changes) when a committed fact older than them is still there: a change
+-- that waited for an earlier one's commit records its fact after that one's, so the earlier fact
+-- goes first (the caller reads the outbox instead).
+drop function if exists shop_relay(bigint, bigint[], jsonb);
+create or replace function shop_relay(p_lock bigint, p_facts bigint[], p_events jsonb, p_handed boolean default false) returns bigint
 language plpgsql
 as $$
 declare
@@ -16,6 +21,9 @@ begin
   end if;
   if (select count(*) from shop_outbox where id = any(p_facts)) <> cardinality(p_facts) then
     return null;
+  end if;
+  if p_handed and exists (select 1 from shop_outbox where id < (select max(f) from unnest(p_facts) f) and id <> all(p_facts)) then
+    return -1;
   end if;
   delete from shop_outbox where id = any(p_facts);
   if v_n = 0 then

@@ -41,7 +41,7 @@ export interface CartApplied {
  * `shop_cart_apply(user, ops, max line quantity, fact)`: the ops on the locked cart and (when they changed
  * something, or always when asked) the change's fact, in one statement. Run through `FactKind.call` with `cartApplyParams`.
  */
-export const CART_APPLY_SQL = 'select shop_cart_apply(?, ?::jsonb, ?, ?::jsonb) as r';
+export const CART_APPLY_SQL = `select x - 'fact' as r, x->'fact' as fact from shop_cart_apply(?, ?::jsonb, ?, ?::jsonb) x`;
 
 /** The parameters of CART_APPLY_SQL but the last (the fact, which `FactKind.call` adds). */
 export function cartApplyParams(userId: string, ops: CartOp[], maxLineQuantity: number): unknown[] {

@@ -53,7 +53,7 @@ export type CheckoutJson = { replay: string } | PlacedOrder;
  * `shop_checkout(user, idempotency key, shipping address, created at, fact)`: the whole checkout in one
  * statement, its own transaction, the placed order's fact included. Run through `FactKind.call` with `checkoutParams`.
  */
-export const CHECKOUT_SQL = 'select shop_checkout(?, ?, ?::jsonb, ?, ?::jsonb) as placed';
+export const CHECKOUT_SQL = `select x - 'fact' as placed, x->'fact' as fact from shop_checkout(?, ?, ?::jsonb, ?, ?::jsonb) x`;
 
 /** The parameters of CHECKOUT_SQL but the last (the fact, which `FactKind.call` adds). */
 export function checkoutParams(userId: string, key: string | null, shippingAddress: unknown, createdAt: Date): unknown[] {

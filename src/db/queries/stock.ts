@@ -45,7 +45,7 @@ export function stockChanges(rows: StockChangeRow[]): StockChange[] {
  * is thrown as the database raised it, and nothing is recorded.
  */
 export const APPLY_STOCK_SQL = `select c.changes,
-    case when jsonb_array_length(c.changes) > 0 then shop_record_fact(f.p, jsonb_build_object('changes', c.changes)) end as recorded
+    case when jsonb_array_length(c.changes) > 0 then shop_record_fact(f.p, jsonb_build_object('changes', c.changes)) end as fact
   from (select shop_apply_stock(?::jsonb) as changes offset 0) c, (select ?::jsonb as p) f`;
 
 /** The parameters of APPLY_STOCK_SQL but the last (the fact). */
