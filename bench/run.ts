@@ -6,6 +6,7 @@
  *
  * Options: --n=1000,5000  --no-profile  --no-dual  --no-checkout  --checkout-only  --no-replay  --replay-only
  *          --before=<commit> | --no-before  --max-wait=<s>  --no-retry  --out=FILE  --keep-logs
+ *          --checkout-rounds=3  (rounds per build of the checkout with the outbox vs without)
  *          --from=bench/results/<run>.json  (re-render a report from a saved run, no measuring)
  *          --storm-only | --no-storm  --storm-n=5000  (reconnect storm, bench/storm.ts)
  * Everything runs on 127.0.0.1; every process it starts is ended on exit, error or Ctrl-C.
@@ -40,6 +41,8 @@ interface Options {
   replay: boolean;
   /** Replay only: no checkout, no fan-out scenarios. */
   replayOnly: boolean;
+  /** Rounds per build of the checkout with the outbox vs without (alternating). */
+  checkoutRounds: number;
   /** The commit before the event log, built in the run for the "without" figures (null: skipped). */
   before: string | null;
   /** Longest wait (ms) for foreign load to settle before a scenario; 0 in smoke runs. */
@@ -70,6 +73,7 @@ function parseArgs(argv: string[]): Options {
     checkoutOnly: has('--checkout-only'),
     replay: !has('--no-replay') && !has('--checkout-only'),
     replayOnly: has('--replay-only'),
+    checkoutRounds: Math.max(1, Number(val('--checkout-rounds')) || (smoke ? 1 : 3)),
     before: has('--no-before') || has('--replay-only') ? null : val('--before') ?? BEFORE_EVENT_LOG,
     maxWaitMs: smoke ? 0 : Number(val('--max-wait') ?? 90) * 1000,
     retryNoisy: !smoke && !has('--no-retry'),
@@ -299,7 +303,7 @@ async function main() {
       outbox = await runOutboxComparison({
         envs: { current: currentEnv, before: beforeEnv },
         before: { commit: before.commit, sha: before.sha, subject: before.subject, buildSeconds: before.buildSeconds },
-        rounds: o.smoke ? 1 : 2, cpu: cpuByProcess,
+        rounds: o.checkoutRounds, cpu: cpuByProcess,
         buyers: o.smoke ? 20 : 50, seconds: o.smoke ? 3 : 10, variants: 50, log,
         profileDir: o.profile ? resultsDir : undefined,
       });
