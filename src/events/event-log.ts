@@ -49,6 +49,8 @@ export interface EventLogOptions {
 const RELAY_LOCK = 726_4001;
 const RELAY_BATCH = 500;
 const READ_PAGE = 1000;
+/** Fact ids remembered as taken by a read (oldest forgotten first). */
+const TAKEN_MAX = 10_000;
 /** Recent events kept in memory for resumes without a log read. */
 const RING_SIZE = 20_000;
 
@@ -87,6 +89,8 @@ export class EventLog {
   private handed: RecordedFact[] = [];
   /** The next batch reads the outbox (at start, on the poll, and whenever the handed facts are not all there is). */
   private readNeeded = true;
+  /** Facts a read took before their hand-off arrived (a commit's answer comes after the commit): not relayed twice. */
+  private taken = new Set<number>();
   private relayRetry: NodeJS.Timeout | null = null;
   private loops: Loop[] = [];
   private listenClient: Client | null = null;
@@ -165,15 +169,25 @@ export class EventLog {
    */
   async relay(facts?: RecordedFact[] | null): Promise<void> {
     if (this.closed) return;
-    if (facts?.length) this.handed.push(...facts);
-    else this.readNeeded = true;
+    if (!facts) {
+      this.readNeeded = true;
+    } else {
+      const fresh = facts.filter((f) => !this.taken.delete(Number(f.id)));
+      if (!fresh.length) return;
+      this.handed.push(...fresh);
+    }
     if (this.relayRunning) {
       this.relayDirty = true;
       return;
     }
     this.relayRunning = true;
     try {
+      let first = true;
       do {
+        // Facts that came while a batch was under way read the outbox: under load a read takes
+        // many commits at once, where handed facts would often be refused for an older one.
+        if (!first) this.readNeeded = true;
+        first = false;
         this.relayDirty = false;
         const outcome = await this.relayBatch();
         if (outcome === 'busy') {
@@ -208,6 +222,8 @@ export class EventLog {
     const em = orm.em.fork();
     const handed = !this.readNeeded && this.handed.length > 0;
     let rows: RecordedFact[];
+    /** Facts read before their hand-off arrived: remembered once relayed. */
+    let unhanded: number[] = [];
     if (handed) {
       rows = this.handed.splice(0, RELAY_BATCH);
     } else {
@@ -215,6 +231,8 @@ export class EventLog {
       rows = await query<RecordedFact>(em, `select id, kind, fact, trace, created_at as at from shop_outbox order by id limit ${RELAY_BATCH}`);
       // Handed facts the read brought are relayed with it; the others stay handed.
       const read = new Set(rows.map((r) => Number(r.id)));
+      const handedIds = new Set(this.handed.map((f) => Number(f.id)));
+      unhanded = [...read].filter((id) => !handedIds.has(id));
       this.handed = this.handed.filter((f) => !read.has(Number(f.id)));
     }
     if (!rows.length) return 'empty';
@@ -247,11 +265,23 @@ export class EventLog {
       throw err;
     }
     const outcome = rows.length === RELAY_BATCH || (handed && this.handed.length) ? 'full' : 'some';
+    if (last !== null && Number(last) >= 0 && unhanded.length) {
+      // What the read took, this instance's own facts among them, may be handed over still (or was
+      // meanwhile): not relayed twice.
+      const gone = new Set(unhanded);
+      this.handed = this.handed.filter((f) => !gone.delete(Number(f.id)));
+      for (const id of gone) this.taken.add(id);
+      for (const id of this.taken) {
+        if (this.taken.size <= TAKEN_MAX) break;
+        this.taken.delete(id);
+      }
+    }
     if (last === null || Number(last) < 0 || !drafts.length) {
       for (const span of spans) span.end();
       if (last === null) return 'busy';
       if (Number(last) < 0) {
-        // An older fact waits in the outbox: it goes first, with these, after a read.
+        // -1: an older fact waits in the outbox, and goes first; -2: another relay took some of
+        // these. Either way the outbox says what is left.
         this.readNeeded = true;
         return 'full';
       }

@@ -1,13 +1,14 @@
 -- Moves relayed facts into the event log in one statement (the relay, src/events/event-log.ts).
 -- Under the relay's lock p_lock (transaction-scoped: held until this statement commits), deletes the
 -- facts p_facts and writes p_events ([{name, payload, route, trace}], in order) at the next
--- positions, then wakes the readers (NOTIFY shop_events). Returns the last position issued, or null
--- when another relay holds the lock or has taken any of p_facts since they were read: nothing changes.
--- Only the relay deletes facts, and only under this lock, so what the check sees stays true.
+-- positions, then wakes the readers (NOTIFY shop_events). Returns the last position issued, or,
+-- changing nothing: null when another relay holds the lock; -2 when another relay has taken any of
+-- p_facts since they were read or handed over. Only the relay deletes facts, and only under this
+-- lock, so what the checks see stays true.
 -- p_handed: the facts were handed over by the instance that committed them, not read from the
--- outbox; then -1 (nothing changes) when a committed fact older than them is still there: a change
--- that waited for an earlier one's commit records its fact after that one's, so the earlier fact
--- goes first (the caller reads the outbox instead).
+-- outbox; then -1 when a committed fact older than them is still there: a change that waited for
+-- an earlier one's commit records its fact after that one's, so the earlier fact goes first (the
+-- caller reads the outbox instead).
 drop function if exists shop_relay(bigint, bigint[], jsonb);
 create or replace function shop_relay(p_lock bigint, p_facts bigint[], p_events jsonb, p_handed boolean default false) returns bigint
 language plpgsql
@@ -20,7 +21,7 @@ begin
     return null;
   end if;
   if (select count(*) from shop_outbox where id = any(p_facts)) <> cardinality(p_facts) then
-    return null;
+    return -2;
   end if;
   if p_handed and exists (select 1 from shop_outbox where id < (select max(f) from unnest(p_facts) f) and id <> all(p_facts)) then
     return -1;
