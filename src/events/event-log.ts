@@ -164,8 +164,8 @@ export class EventLog {
 
   /**
    * Moves committed facts into the log; any instance may call it, one runs at a time cluster-wide.
-   * `facts`: what a commit of this instance recorded (relayed without a read of the outbox when
-   * nothing older waits there); none: read the outbox.
+   * `facts`: what a commit of this instance recorded (relayed without a read of the outbox when the
+   * relay was idle and nothing older waits there); none: read the outbox.
    */
   async relay(facts?: RecordedFact[] | null): Promise<void> {
     if (this.closed) return;
