@@ -148,3 +148,37 @@ describe('migrations from an empty database', () => {
     });
   });
 });
+
+/** Several instances deployed at once against one empty database. */
+describe('instances starting together on an empty database', () => {
+  const server = new URL(process.env.TEST_TEMPLATE_DATABASE_URL!);
+  const name = `blank_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const url = Object.assign(new URL(server.toString()), { pathname: `/${name}` }).toString();
+  const adminUrl = Object.assign(new URL(server.toString()), { pathname: '/postgres' }).toString();
+  const admin = async (sql: string) => {
+    const c = new Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  beforeAll(() => admin(`CREATE DATABASE ${name} TEMPLATE template0`));
+  afterAll(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+
+  it('three initOrm at once: all start, and each migration runs once', async () => {
+    const results = await Promise.allSettled([1, 2, 3].map(() => initOrm(url, { pool: 2 })));
+    for (const r of results) if (r.status === 'fulfilled') await r.value.close(true);
+    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok']);
+    const db = new Client({ connectionString: url });
+    await db.connect();
+    try {
+      const names = (await db.query<{ name: string }>('select name from mikro_orm_migrations order by id')).rows.map((r) => r.name);
+      expect(names.length).toBeGreaterThan(0);
+      expect(new Set(names).size).toBe(names.length);
+    } finally {
+      await db.end();
+    }
+  });
+});
