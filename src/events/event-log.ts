@@ -228,12 +228,14 @@ export class EventLog {
       rows = this.handed.splice(0, RELAY_BATCH);
     } else {
       this.readNeeded = false;
+      const known = new Set(this.handed.map((f) => Number(f.id)));
       rows = await query<RecordedFact>(em, `select id, kind, fact, trace, created_at as at from shop_outbox order by id limit ${RELAY_BATCH}`);
-      // Handed facts the read brought are relayed with it; the others stay handed.
       const read = new Set(rows.map((r) => Number(r.id)));
-      const handedIds = new Set(this.handed.map((f) => Number(f.id)));
-      unhanded = [...read].filter((id) => !handedIds.has(id));
-      this.handed = this.handed.filter((f) => !read.has(Number(f.id)));
+      unhanded = [...read].filter((id) => !known.has(id));
+      // Handed facts the read brought are relayed with it. Those handed before it that it did not
+      // bring (and it was not cut at the batch size) were taken by another relay: forgotten.
+      const cut = rows.length === RELAY_BATCH;
+      this.handed = this.handed.filter((f) => !read.has(Number(f.id)) && (cut || !known.has(Number(f.id))));
     }
     if (!rows.length) return 'empty';
     /** Per traced fact: the span of its relay and publish (tracing on only). */
