@@ -18,7 +18,7 @@ import { formatEventId } from '../src/events/event-log';
 import { ClientProc, makeTrigger, type FanoutContext } from './fanout';
 import { cpuMicros, sleep } from './lib/proc';
 import { Phase, RESUME_SUBSCRIPTION } from './lib/protocol';
-import { gql, startProduct, type ServerProc } from './lib/servers';
+import { startProduct, type ServerProc } from './lib/servers';
 
 export interface ReplayRun {
   id: string;

@@ -21,7 +21,7 @@ export class StockService {
   /** Stock changes a transaction made: their events are raised when it commits. */
   private readonly changed: FactKind<{ changes: StockChangeRow[] }>;
 
-  constructor(private deps: ServiceDeps) {
+  constructor(deps: ServiceDeps) {
     this.changed = deps.outbox.define('stock_changed', (fact, emit, em, at) => this.raise(stockChanges(fact.changes), emit, em, at));
   }
 

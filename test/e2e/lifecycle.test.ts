@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { io as ioClient } from 'socket.io-client';
 import { collect, gql, gqlOk, waitFor, wsClient } from '../support/clients';
 import { ensureBuilt, exitWithin, ready, start, type Proc } from '../support/process';
 import { freePort } from '../support/redis-server';
+import { blankDatabase } from '../support/shop';
 
 /**
  * The real process, as `npm start` runs it: `node dist/src/main.js` against a fresh database.
@@ -16,35 +15,23 @@ import { freePort } from '../support/redis-server';
 const SECRET = 'lifecycle-secret-0123456789-0123456789-abcdef';
 
 describe('process lifecycle (node dist/src/main.js)', () => {
-  const server = new URL(process.env.TEST_TEMPLATE_DATABASE_URL!);
-  const dbName = `life_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const databaseUrl = Object.assign(new URL(server.toString()), { pathname: `/${dbName}` }).toString();
-  const adminUrl = Object.assign(new URL(server.toString()), { pathname: '/postgres' }).toString();
+  const blank = blankDatabase('life');
+  const databaseUrl = blank.url;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shoe-life-'));
   const running: Proc[] = [];
   const timings: Record<string, number> = {};
-
-  const pgAdmin = async (sql: string) => {
-    const c = new Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
 
   beforeAll(async () => {
     const t = Date.now();
     ensureBuilt();
     timings.buildCheckMs = Date.now() - t;
     // An empty database: the process migrates it itself.
-    await pgAdmin(`CREATE DATABASE ${dbName} TEMPLATE template0`);
+    await blank.create();
   }, 180_000);
 
   afterAll(async () => {
     for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await blank.drop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
     if (process.env.LIFECYCLE_TIMINGS) process.stderr.write(`[lifecycle] ${JSON.stringify(timings)}\n`);
   });

@@ -4,34 +4,22 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { applyDbFunctions, DB_FUNCTIONS, dbFunctionFiles } from '../../src/db/functions';
 import { initOrm } from '../../src/db/orm';
+import { blankDatabase } from '../support/shop';
 
 /** The migrations bring an EMPTY database to the whole data model, and running them again does nothing. */
 describe('migrations from an empty database', () => {
-  const server = new URL(process.env.TEST_TEMPLATE_DATABASE_URL!);
-  const name = `blank_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const url = Object.assign(new URL(server.toString()), { pathname: `/${name}` }).toString();
-  const adminUrl = Object.assign(new URL(server.toString()), { pathname: '/postgres' }).toString();
+  const blank = blankDatabase('blank');
+  const { url } = blank;
   let db: Client;
 
-  const admin = async <T>(fn: (c: Client) => Promise<T>): Promise<T> => {
-    const c = new Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  };
-
   beforeAll(async () => {
-    // A blank database from template0: no tables, no types, no migration table.
-    await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE template0`));
+    await blank.create();
     db = new Client({ connectionString: url });
     await db.connect();
   });
   afterAll(async () => {
     await db?.end();
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    await blank.drop();
   });
 
   const tables = async () =>
@@ -151,21 +139,10 @@ describe('migrations from an empty database', () => {
 
 /** Several instances deployed at once against one empty database. */
 describe('instances starting together on an empty database', () => {
-  const server = new URL(process.env.TEST_TEMPLATE_DATABASE_URL!);
-  const name = `blank_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const url = Object.assign(new URL(server.toString()), { pathname: `/${name}` }).toString();
-  const adminUrl = Object.assign(new URL(server.toString()), { pathname: '/postgres' }).toString();
-  const admin = async (sql: string) => {
-    const c = new Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  beforeAll(() => admin(`CREATE DATABASE ${name} TEMPLATE template0`));
-  afterAll(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const blank = blankDatabase('blank');
+  const { url } = blank;
+  beforeAll(() => blank.create());
+  afterAll(() => blank.drop());
 
   it('three initOrm at once: all start, and each migration runs once', async () => {
     const results = await Promise.allSettled([1, 2, 3].map(() => initOrm(url, { pool: 2 })));

@@ -35,6 +35,31 @@ export async function createTestDatabase(): Promise<string> {
   return url.toString();
 }
 
+/**
+ * An empty database (from template0: no tables, no types) on the test server, named `<prefix>_…`:
+ * its URL, and `create` / `drop` for a suite's beforeAll / afterAll.
+ */
+export function blankDatabase(prefix: string): { url: string; create(): Promise<void>; drop(): Promise<void> } {
+  const server = process.env.TEST_TEMPLATE_DATABASE_URL;
+  if (!server) throw new Error('TEST_TEMPLATE_DATABASE_URL is not set: run the tests through jest (globalSetup)');
+  const name = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const at = (db: string) => Object.assign(new URL(server), { pathname: `/${db}` }).toString();
+  const admin = async (sql: string) => {
+    const c = new Client({ connectionString: at('postgres') });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    url: at(name),
+    create: () => admin(`CREATE DATABASE ${name} TEMPLATE template0`),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
 export interface TestShopOptions {
   databaseUrl?: string;
   /** Use the run's real Redis (default) or the in-process pub/sub. */
